@@ -1,0 +1,19 @@
+"""Built-in predictors: the recursive ACT transformer, gradient boosting and MLP baselines."""
+
+from ..hookspecs import hookimpl
+from ..plugins import lazy
+
+
+@hookimpl
+def register_predictors(register):
+    act = "nasbench_rank.predictors.act:ACTPredictor"
+    register("act", lazy(act), "recursive reasoning transformer with adaptive computation time")
+    register("act-mse", lazy(act, loss="mse"), "ACT transformer trained with MSE")
+    register("act-rank", lazy(act, loss="rank"), "ACT transformer trained with the pairwise ranking loss")
+    register("act-mixed", lazy(act, loss="mixed"), "ACT transformer trained with 0.5 MSE + 0.5 ranking")
+    register("xgb", lazy("nasbench_rank.predictors.xgb:XGBPredictor"), "XGBoost regressor on one-hot + op counts")
+    register("xgb-rank", lazy("nasbench_rank.predictors.xgb:XGBPredictor", objective="rank:pairwise"), "XGBoost pairwise ranking objective")
+    mlp = "nasbench_rank.predictors.mlp:MLPPredictor"
+    register("mlp", lazy(mlp), "torch MLP on one-hot + op counts, any loss plugin")
+    register("mlp-mse", lazy(mlp, loss="mse"), "MLP trained with MSE")
+    register("mlp-mixed", lazy(mlp, loss="mixed"), "MLP trained with 0.5 MSE + 0.5 ranking")

@@ -1,0 +1,12 @@
+"""Built-in search strategies."""
+
+from ..hookspecs import hookimpl
+from ..plugins import lazy
+
+
+@hookimpl
+def register_searches(register):
+    register("random", lazy("nasbench_rank.searches.random_search:RandomSearch"), "uniform random sampling")
+    register("topk", lazy("nasbench_rank.searches.topk:TopKSearch"), "init random, then score a candidate pool and evaluate the top k")
+    register("evolution", lazy("nasbench_rank.searches.evolution:RegularizedEvolution"), "regularized evolution, optional predictor screening")
+    register("ucb", lazy("nasbench_rank.searches.ucb:UCBSearch"), "upper confidence bound over predictor mean + std")

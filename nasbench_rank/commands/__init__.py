@@ -1,0 +1,6 @@
+"""Click commands, one module each; `COMMANDS` is what the CLI mounts."""
+
+from .data import data
+from .plugins import plugins
+
+COMMANDS = (data, plugins)

@@ -1,0 +1,65 @@
+"""Training losses for torch predictors: ``loss(pred, target) -> scalar tensor`` on 1-d tensors of
+predicted and true accuracy fractions. Pair sampling draws from torch's generator, which the
+predictor seeds, so training stays deterministic."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+class MSELoss:
+    def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(pred, target)
+
+
+class PairwiseRankLoss:
+    """For sampled pairs (a, b) with y_a > y_b, mean of max(0, margin - (p_a - p_b)).
+
+    Pairs are drawn uniformly among the batch's ordered pairs; ties in the target carry no order and
+    are skipped. With fewer than two distinct targets the loss is zero (still attached to the graph).
+    """
+
+    def __init__(self, margin: float = 0.01, n_pairs: int = 64):
+        self.margin = margin
+        self.n_pairs = n_pairs
+
+    def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        n = pred.shape[0]
+        if n < 2:
+            return pred.sum() * 0.0
+        a = torch.randint(0, n, (self.n_pairs,), device=pred.device)
+        b = torch.randint(0, n, (self.n_pairs,), device=pred.device)
+        sign = torch.sign(target[a] - target[b])
+        keep = sign != 0
+        if not bool(keep.any()):
+            return pred.sum() * 0.0
+        diff = (pred[a] - pred[b]) * sign  # oriented so that the better cell comes first
+        return torch.clamp(self.margin - diff[keep], min=0.0).mean()
+
+
+class MixedLoss:
+    """``mse_weight * MSE + rank_weight * pairwise rank`` (0.5 / 0.5 as in the article)."""
+
+    def __init__(self, mse_weight: float = 0.5, rank_weight: float = 0.5, margin: float = 0.01, n_pairs: int = 64):
+        self.mse_weight = mse_weight
+        self.rank_weight = rank_weight
+        self.margin = margin
+        self.n_pairs = n_pairs
+
+    def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        rank = PairwiseRankLoss(self.margin, self.n_pairs)
+        return self.mse_weight * F.mse_loss(pred, target) + self.rank_weight * rank(pred, target)
+
+
+class ListNetLoss:
+    """ListNet top-one loss: cross-entropy between softmax(target / t) and softmax(pred / t) over the
+    batch. Accuracy fractions differ by hundredths, so the temperature is small."""
+
+    def __init__(self, temperature: float = 0.01):
+        self.temperature = temperature
+
+    def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        p_true = torch.softmax(target / self.temperature, dim=0)
+        log_p_pred = torch.log_softmax(pred / self.temperature, dim=0)
+        return -(p_true * log_p_pred).sum()

@@ -1,0 +1,211 @@
+"""Plugin loading and the typed registries a plugin fills.
+
+Loading is idempotent and cheap: built-in modules and entry points are imported, their hooks are
+called with a `register` callback, and factories are stored; no model is built and no heavy library
+is imported until `Registry.create` runs a factory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import metadata
+from typing import Any, Callable
+
+import pluggy
+
+from . import __version__, hookspecs
+from .errors import PluginError
+
+ENTRY_POINT_GROUP = "nasbench_rank"
+BLOCK_ENV = "NASBENCH_RANK_BLOCK_PLUGINS"
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    "nasbench_rank.builtin.losses",
+    "nasbench_rank.builtin.predictors",
+    "nasbench_rank.builtin.searches",
+)
+KINDS = ("predictor", "loss", "search")
+_HOOK_OF_KIND = {"predictor": "register_predictors", "loss": "register_losses", "search": "register_searches"}
+
+
+class lazy:
+    """A factory that imports ``"package.module:attr"`` on first call, then calls it with the preset
+    keyword arguments updated by the caller's."""
+
+    def __init__(self, target: str, **preset: Any):
+        if ":" not in target:
+            raise ValueError(f"lazy target must be 'module:attr', got {target!r}")
+        self.target = target
+        self.preset = preset
+
+    def resolve(self) -> Callable[..., Any]:
+        module, _, attr = self.target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def __call__(self, **kwargs: Any) -> Any:
+        return self.resolve()(**{**self.preset, **kwargs})
+
+    def __repr__(self) -> str:
+        preset = "".join(f", {k}={v!r}" for k, v in self.preset.items())
+        return f"lazy({self.target!r}{preset})"
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    kind: str
+    factory: Callable[..., Any]
+    source: str  # distribution name, or the built-in module
+    version: str
+    description: str = ""
+
+
+class Registry:
+    """Name -> Entry for one kind. A duplicate name fails naming both sources; an unknown name fails
+    listing the known ones and the closest match."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+
+    def add(self, entry: Entry) -> None:
+        if entry.name in self._entries:
+            first = self._entries[entry.name]
+            raise PluginError(
+                f"{self.kind} {entry.name!r} is registered twice: by {first.source} and by {entry.source}"
+            )
+        self._entries[entry.name] = entry
+
+    def get(self, name: str) -> Entry:
+        if name not in self._entries:
+            known = sorted(self._entries)
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise PluginError(f"unknown {self.kind} {name!r}.{hint} Known: {', '.join(known) or '(none)'}")
+        return self._entries[name]
+
+    def create(self, name: str, **kwargs: Any) -> Any:
+        """Build the named plugin object; its own errors carry the plugin's name."""
+        entry = self.get(name)
+        try:
+            return entry.factory(**kwargs)
+        except TypeError as exc:
+            raise PluginError(f"{self.kind} {name!r} rejected its settings: {exc}") from None
+        except ImportError as exc:
+            raise PluginError(f"{self.kind} {name!r} cannot be loaded: {exc}") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self):
+        return iter(self._entries[n] for n in self.names())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass
+class Plugins:
+    """Everything that loaded: one registry per kind, plus the plugins that failed and why."""
+
+    predictors: Registry = field(default_factory=lambda: Registry("predictor"))
+    losses: Registry = field(default_factory=lambda: Registry("loss"))
+    searches: Registry = field(default_factory=lambda: Registry("search"))
+    errors: dict[str, str] = field(default_factory=dict)  # plugin name -> one-line error
+    blocked: tuple[str, ...] = ()
+
+    def registry(self, kind: str) -> Registry:
+        return {"predictor": self.predictors, "loss": self.losses, "search": self.searches}[kind]
+
+    def entries(self) -> list[Entry]:
+        return [e for kind in KINDS for e in self.registry(kind)]
+
+
+def blocked_names() -> tuple[str, ...]:
+    raw = os.environ.get(BLOCK_ENV, "")
+    return tuple(n.strip() for n in raw.split(",") if n.strip())
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def build_manager(extra: tuple[tuple[str, object], ...] = ()) -> tuple[pluggy.PluginManager, dict[str, tuple[str, str]], dict[str, str]]:
+    """A plugin manager with built-ins, entry points and `extra` (name, plugin) pairs registered.
+
+    Returns the manager, plugin name -> (source, version), and plugin name -> import error.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for name in blocked_names():
+        pm.set_blocked(name)
+    sources: dict[str, tuple[str, str]] = {}
+    errors: dict[str, str] = {}
+
+    candidates: list[tuple[str, Callable[[], object], str, str]] = [
+        (path, lambda p=path: importlib.import_module(p), "nasbench-rank (built-in)", __version__)
+        for path in BUILTIN_PLUGINS
+    ]
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = ep.dist.name if ep.dist is not None else "?"
+        version = ep.dist.version if ep.dist is not None else "?"
+        candidates.append((ep.name, ep.load, dist, version))
+    candidates.extend((name, lambda obj=obj: obj, "(registered in code)", "") for name, obj in extra)
+
+    for name, loader, dist, version in candidates:
+        if pm.is_blocked(name):
+            continue
+        try:
+            plugin = loader()
+            pm.register(plugin, name=name)
+            pm.check_pending()
+        except Exception as exc:  # a broken plugin must not take the others down
+            if pm.has_plugin(name):
+                pm.unregister(name=name)
+            errors[name] = _one_line(exc)
+            continue
+        sources[name] = (dist, version)
+    return pm, sources, errors
+
+
+def collect(pm: pluggy.PluginManager, sources: dict[str, tuple[str, str]], errors: dict[str, str]) -> Plugins:
+    """Call each plugin's register hooks with a callback that records which plugin registered what."""
+    plugins = Plugins(errors=dict(errors), blocked=blocked_names())
+    for kind in KINDS:
+        registry = plugins.registry(kind)
+        hook = getattr(pm.hook, _HOOK_OF_KIND[kind])
+        for impl in reversed(hook.get_hookimpls()):  # registration order
+            dist, version = sources.get(impl.plugin_name, (impl.plugin_name, ""))
+
+            def register(name: str, factory: Callable[..., Any], description: str = "", *, _d=dist, _v=version) -> None:
+                if not isinstance(name, str) or not name:
+                    raise PluginError(f"a {kind} name must be a non-empty string, got {name!r}")
+                if not callable(factory):
+                    raise PluginError(f"{kind} {name!r} from {_d}: factory is not callable")
+                registry.add(Entry(name, kind, factory, _d, _v, description))
+
+            try:
+                impl.function(register=register)
+            except PluginError:
+                raise
+            except Exception as exc:
+                plugins.errors[impl.plugin_name] = _one_line(exc)
+    return plugins
+
+
+@lru_cache(maxsize=1)
+def get_plugins() -> Plugins:
+    """The process-wide plugins, loaded once."""
+    return collect(*build_manager())
+
+
+def load_plugins(*extra: tuple[str, object]) -> Plugins:
+    """A fresh load (tests and embedding programs): built-ins, entry points and `extra` plugins."""
+    return collect(*build_manager(tuple(extra)))

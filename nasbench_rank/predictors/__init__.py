@@ -1,0 +1,1 @@
+"""Built-in predictor implementations (imported only when used)."""
