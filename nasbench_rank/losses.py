@@ -8,8 +8,18 @@ import torch
 import torch.nn.functional as F
 
 
+def _check(pred: torch.Tensor, target: torch.Tensor) -> None:
+    """Refuse the two silent failures: integer labels (fractions cast to int are all 0, so nothing is
+    learned) and mismatched shapes ((n, 1) against (n,) broadcasts to an (n, n) loss)."""
+    if not torch.is_floating_point(target):
+        raise TypeError(f"loss targets must be float accuracy fractions, got {target.dtype}")
+    if pred.shape != target.shape:
+        raise ValueError(f"loss needs predictions and targets of one shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
+
+
 class MSELoss:
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        _check(pred, target)
         return F.mse_loss(pred, target)
 
 
@@ -25,6 +35,7 @@ class PairwiseRankLoss:
         self.n_pairs = n_pairs
 
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        _check(pred, target)
         n = pred.shape[0]
         if n < 2:
             return pred.sum() * 0.0
@@ -48,6 +59,7 @@ class MixedLoss:
         self.n_pairs = n_pairs
 
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        _check(pred, target)
         rank = PairwiseRankLoss(self.margin, self.n_pairs)
         return self.mse_weight * F.mse_loss(pred, target) + self.rank_weight * rank(pred, target)
 
@@ -60,6 +72,7 @@ class ListNetLoss:
         self.temperature = temperature
 
     def __call__(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        _check(pred, target)
         p_true = torch.softmax(target / self.temperature, dim=0)
         log_p_pred = torch.log_softmax(pred / self.temperature, dim=0)
         return -(p_true * log_p_pred).sum()
