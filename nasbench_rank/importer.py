@@ -77,7 +77,7 @@ def convert(source: str | os.PathLike | dict, reference: bench.Table | None = No
     else:
         print("note: no reference table; unique_id computed from the functional form of each cell "
               "(coarser than the benchmark's)", file=sys.stderr)
-        df["unique_id"] = pd.factorize([space.functional_key(space.parse(a)) for a in df["arch"]])[0]
+        df["unique_id"] = pd.factorize(pd.Series([space.functional_key(space.parse(a)) for a in df["arch"]]))[0]
     return df[list(bench.COLUMNS)]
 
 

@@ -181,7 +181,7 @@ def collect(pm: pluggy.PluginManager, sources: dict[str, tuple[str, str]], error
     for kind in KINDS:
         registry = plugins.registry(kind)
         hook = getattr(pm.hook, _HOOK_OF_KIND[kind])
-        for impl in reversed(hook.get_hookimpls()):  # registration order
+        for impl in hook.get_hookimpls():  # registration order
             dist, version = sources.get(impl.plugin_name, (impl.plugin_name, ""))
 
             def register(name: str, factory: Callable[..., Any], description: str = "", *, _d=dist, _v=version) -> None:
