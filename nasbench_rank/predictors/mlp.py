@@ -1,0 +1,101 @@
+"""A torch MLP on the tabular encoding: the neural baseline that isolates what the loss contributes,
+since any loss plugin trains the same network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import features
+from ..errors import UserError
+
+
+class MLPPredictor:
+    """ReLU MLP trained with Adam and a cosine learning-rate schedule on accuracy fractions.
+
+    The output bias starts at the mean label, so training starts from the right scale: the rank loss's
+    margin is in accuracy units and only means something when predictions are.
+    """
+
+    def __init__(self, loss: str = "mse", loss_kwargs: dict[str, Any] | None = None, hidden: int = 128,
+                 layers: int = 2, epochs: int = 200, batch_size: int = 64, lr: float = 1e-3,
+                 weight_decay: float = 1e-4, paths: bool = False, seed: int = 0, threads: int = 1):
+        self.loss = loss
+        self.loss_kwargs = loss_kwargs
+        self.hidden = hidden
+        self.layers = layers
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.paths = paths
+        self.seed = seed
+        self.threads = threads
+
+    def _network(self, n_inputs: int):
+        import torch.nn as nn
+
+        blocks: list[nn.Module] = []
+        width = n_inputs
+        for _ in range(self.layers):
+            blocks += [nn.Linear(width, self.hidden), nn.ReLU()]
+            width = self.hidden
+        blocks.append(nn.Linear(width, 1))
+        return nn.Sequential(*blocks)
+
+    def fit(self, cells, y) -> "MLPPredictor":
+        import torch
+
+        from ..plugins import get_plugins
+
+        X = features.tabular(cells, self.paths)
+        y = np.asarray(y, dtype=np.float32)
+        if y.ndim != 1 or len(y) != len(X) or len(y) < 2:
+            raise UserError(f"mlp needs at least two cells and one label per cell, got {len(X)} cells and labels of shape {y.shape}")
+        if self.epochs < 1 or self.batch_size < 2 or self.threads < 1:
+            raise UserError("mlp needs epochs >= 1, batch_size >= 2 and threads >= 1")
+        loss_fn = get_plugins().losses.create(self.loss, **(self.loss_kwargs or {}))
+        previous_threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            with torch.random.fork_rng(devices=[]):  # seeds the loss's pair sampling without touching the caller's rng
+                torch.manual_seed(self.seed)
+                net = self._network(X.shape[1])
+                with torch.no_grad():
+                    net[-1].bias.fill_(float(y.mean()))
+                opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+                steps_per_epoch = -(-len(y) // self.batch_size)
+                schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.epochs * steps_per_epoch)
+                xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+                history = []
+                for _ in range(self.epochs):
+                    order = torch.randperm(len(y))
+                    total = 0.0
+                    for start in range(0, len(y), self.batch_size):
+                        batch = order[start:start + self.batch_size]
+                        loss = loss_fn(net(xt[batch]).squeeze(1), yt[batch])
+                        opt.zero_grad()
+                        loss.backward()
+                        opt.step()
+                        schedule.step()
+                        total += loss.detach().item() * len(batch)
+                    history.append(total / len(y))
+        finally:
+            torch.set_num_threads(previous_threads)
+        self.network_ = net.eval()
+        self.loss_history_ = np.asarray(history, dtype=np.float32)
+        return self
+
+    def predict(self, cells) -> np.ndarray:
+        import torch
+
+        X = torch.from_numpy(features.tabular(cells, self.paths))
+        previous_threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            with torch.no_grad():
+                out = self.network_(X).squeeze(1)
+        finally:
+            torch.set_num_threads(previous_threads)
+        return out.numpy().astype(np.float32)
