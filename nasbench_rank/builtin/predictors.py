@@ -17,3 +17,6 @@ def register_predictors(register):
     register("mlp", lazy(mlp), "torch MLP on one-hot + op counts, any loss plugin")
     register("mlp-mse", lazy(mlp, loss="mse"), "MLP trained with MSE")
     register("mlp-mixed", lazy(mlp, loss="mixed"), "MLP trained with 0.5 MSE + 0.5 ranking")
+    ensemble = "nasbench_rank.predictors.ensemble:EnsemblePredictor"
+    register("ensemble", lazy(ensemble), "mean and std over seeds of any predictor (base=NAME, n_models=5)")
+    register("xgb-ensemble", lazy(ensemble, base="xgb"), "5 XGBoost seeds: mean and std for uncertainty-aware search")

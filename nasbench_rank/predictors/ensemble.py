@@ -1,0 +1,55 @@
+"""Uncertainty for any predictor: fit several copies that differ only in their seed (and, optionally,
+in a bootstrap resample of the training cells) and read their spread as the predictive std."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import UserError
+
+
+class EnsemblePredictor:
+    """Mean and std over ``n_models`` fits of the registered predictor ``base``.
+
+    Member ``i`` gets ``seed + i``; a base predictor without a ``seed`` setting would give identical
+    members and no uncertainty, so it is refused.
+    """
+
+    def __init__(self, base: str = "xgb", n_models: int = 5, base_kwargs: dict[str, Any] | None = None,
+                 bootstrap: bool = False, seed: int = 0):
+        self.base = base
+        self.n_models = n_models
+        self.base_kwargs = base_kwargs
+        self.bootstrap = bootstrap
+        self.seed = seed
+
+    def fit(self, cells, y) -> "EnsemblePredictor":
+        from .. import space
+        from ..plugins import get_plugins
+
+        if self.n_models < 2:
+            raise UserError(f"an ensemble needs n_models >= 2, got {self.n_models}")
+        cells = space.as_array(cells)
+        y = np.asarray(y, dtype=np.float32)
+        rng = np.random.default_rng(self.seed)
+        members = []
+        for i in range(self.n_models):
+            member = get_plugins().predictors.create(self.base, **(self.base_kwargs or {}))
+            if not hasattr(member, "seed"):
+                raise UserError(f"ensemble base {self.base!r} has no seed setting, so its members would be identical")
+            member.seed = self.seed + i
+            rows = rng.integers(0, len(y), len(y)) if self.bootstrap else np.arange(len(y))
+            members.append(member.fit(cells[rows], y[rows]))
+        self.members_ = members
+        return self
+
+    def _member_predictions(self, cells) -> np.ndarray:
+        return np.stack([np.asarray(m.predict(cells), dtype=np.float32) for m in self.members_])
+
+    def predict(self, cells) -> np.ndarray:
+        return self._member_predictions(cells).mean(axis=0).astype(np.float32)
+
+    def predict_std(self, cells) -> np.ndarray:
+        return self._member_predictions(cells).std(axis=0).astype(np.float32)
