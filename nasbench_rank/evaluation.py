@@ -9,6 +9,7 @@ that protocol, so a rerun replaces rows instead of duplicating them.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import math
 import os
@@ -230,13 +231,19 @@ def existing_keys(frame: pd.DataFrame) -> set[tuple[str, ...]]:
     return {row_key(r) for r in frame[list(ROW_KEY)].to_dict("records")}
 
 
+def _lock_path(path: Path) -> Path:
+    """A lock file outside the results folder, one per results file, so results/ holds only results."""
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"nasbench-rank-{digest}.lock"
+
+
 def write_rows(path: str | os.PathLike, rows: Iterable[dict]) -> pd.DataFrame:
     """Merge `rows` into the CSV at `path`: a row whose key is already there replaces it. Locked
     against concurrent writers and written atomically (temp file, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     new = pd.DataFrame(list(rows))
-    with open(path.with_name(path.name + ".lock"), "w") as lock:
+    with open(_lock_path(path), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         old = read_rows(path)
         if len(old) and len(new):

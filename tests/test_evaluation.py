@@ -142,7 +142,7 @@ def test_write_rows_merges_and_replaces_rows_of_the_same_protocol(tmp_path, tabl
     frame = read_rows(path)
     assert len(frame) == len(merged) == 3
     assert sorted(frame["fit_seconds"])[-2:] == [123.0, 123.0]
-    assert not list(tmp_path.glob(".eval.csv.*"))  # no temporary file left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["eval.csv"]  # no temporary or lock file beside it
     summary = summarize(frame)
     c10 = summary[summary["target"] == "cifar10"].iloc[0]
     assert c10["n"] == 2 and c10["kendall_mean"] == pytest.approx(frame[frame["target"] == "cifar10"]["kendall"].mean())
