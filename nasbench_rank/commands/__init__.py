@@ -1,7 +1,9 @@
 """Click commands, one module each; `COMMANDS` is what the CLI mounts."""
 
+from .bench import bench
 from .data import data
 from .eval import eval_
+from .leaderboard import leaderboard
 from .plugins import plugins
 
-COMMANDS = (data, plugins, eval_)
+COMMANDS = (data, plugins, bench, leaderboard, eval_)

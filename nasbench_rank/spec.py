@@ -1,0 +1,355 @@
+"""Grid specs: a TOML file of `[[eval]]` and `[[search]]` blocks, expanded into independent cells.
+
+Every list-valued setting of a block is crossed with the others; a scalar counts as a one-item list.
+Each cell carries the complete settings it runs with and an id hashed from them, so the same
+settings give the same id in any spec, run or machine: that id is what resume keys on.
+
+A spec is checked as a whole before anything runs, and every problem is reported at once (one line
+each), so a typo in a 300-cell grid costs one edit, not one failed run per typo.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import inspect
+import itertools
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import bench, space
+from .errors import UserError
+
+KINDS: tuple[str, ...] = ("eval", "search")
+POOLS: dict[str, int] = {"full": space.N_CELLS, "unique": 6466}  # unique: one cell per unique_id
+MODES: tuple[str, ...] = ("pretrained", "online", "pretrained+online")
+TOP_LEVEL_KEYS: tuple[str, ...] = ("name", "description", "defaults") + KINDS
+NO_PREDICTOR = "none"  # in a search block's predictors: search without a predictor
+
+# Block keys and their defaults (the defaults of evaluate_predictor and run_search).
+EVAL_KEYS: dict[str, Any] = {
+    "predictors": None, "losses": [None], "source": "cifar10", "targets": ["cifar10"], "pool": "full",
+    "n_train": 900, "n_test": 100, "metric": "test", "seeds": [0], "predictor_kwargs": {},
+    "save_predictions": False,
+}
+SEARCH_KEYS: dict[str, Any] = {
+    "predictors": [None], "losses": [None], "searches": None, "datasets": ["cifar10"], "source": "cifar10",
+    "modes": ["pretrained"], "budget": 210, "metric": "valid", "n_train": 900, "seeds": [0],
+    "predictor_kwargs": {}, "search_kwargs": {},
+}
+BLOCK_KEYS: dict[str, dict[str, Any]] = {"eval": EVAL_KEYS, "search": SEARCH_KEYS}
+
+
+class SpecError(UserError):
+    """A spec that cannot run; `problems` holds every problem found, one line each."""
+
+    def __init__(self, path: str, problems: list[str]):
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"spec {path} has {len(problems)} problem{'s' * (len(problems) != 1)}:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work: `kind` ("eval" or "search") and the full keyword settings of its run."""
+
+    kind: str
+    settings: dict[str, Any] = field(hash=False)
+    id: str = ""
+
+    def label(self) -> str:
+        s = self.settings
+        parts = [self.kind, s.get("predictor") or "-"]
+        if s.get("loss"):
+            parts.append(s["loss"])
+        if s.get("n_train"):
+            parts.append(f"n_train={s['n_train']}")
+        if self.kind == "search":
+            parts += [s["search"], s["dataset"]]
+        else:
+            parts.append("+".join(s["targets"]))
+        return " ".join(parts) + f" seed={s['seed']}"
+
+
+def cell_id(kind: str, settings: dict[str, Any]) -> str:
+    """Stable id: sha256 of the canonical JSON of kind + settings, 16 hex digits."""
+    blob = json.dumps({"kind": kind, **settings}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def make_cell(kind: str, settings: dict[str, Any]) -> Cell:
+    return Cell(kind, settings, cell_id(kind, settings))
+
+
+@dataclass(frozen=True)
+class Spec:
+    path: Path
+    name: str
+    description: str
+    cells: tuple[Cell, ...]
+    text: str = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _seeds(value: Any, where: str, problems: list[str]) -> list[int]:
+    """`seeds = 10` means seeds 0..9; a list is taken as is."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            problems.append(f"{where}: seeds = {value}: give a count >= 1 or a list of seeds")
+            return []
+        return list(range(value))
+    seeds = _as_list(value)
+    bad = [s for s in seeds if not isinstance(s, int) or isinstance(s, bool) or s < 0]
+    if bad or not seeds:
+        problems.append(f"{where}: seeds must be a count or a non-empty list of integers >= 0, got {value!r}")
+        return []
+    if len(set(seeds)) != len(seeds):
+        problems.append(f"{where}: seeds repeat: {seeds}")
+    return seeds
+
+
+def _accepts(factory: Any, names: Iterable[str]) -> list[str]:
+    """The keyword arguments among `names` that `factory` would reject; [] when it cannot be told
+    without failing (a plugin whose module does not import is reported when its cell runs)."""
+    target = factory
+    resolve = getattr(factory, "resolve", None)
+    if callable(resolve):
+        try:
+            target = resolve()
+        except Exception:
+            return []
+    try:
+        params = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return []
+    known = {p.name for p in params}
+    return [n for n in names if n not in known]
+
+
+class _Checker:
+    """Collects problems of one block while turning its values into cross-product axes."""
+
+    def __init__(self, where: str, problems: list[str], plugins: Any):
+        self.where = where
+        self.problems = problems
+        self.plugins = plugins
+
+    def bad(self, message: str) -> None:
+        self.problems.append(f"{self.where}: {message}")
+
+    def names(self, key: str, value: Any, kind: str, allow_none: bool) -> list[Any]:
+        values = _as_list(value)
+        if not values:
+            self.bad(f"{key} is empty")
+            return []
+        registry = self.plugins.registry(kind)
+        if allow_none:
+            values = [None if v == NO_PREDICTOR else v for v in values]
+        for v in values:
+            if v is None and allow_none:
+                continue
+            if not isinstance(v, str) or not v:
+                self.bad(f"{key}: {v!r} is not a {kind} name")
+            elif v not in registry:
+                close = difflib.get_close_matches(v, registry.names(), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                self.bad(f"unknown {kind} {v!r}{hint}; known: {', '.join(registry.names()) or '(none)'}")
+        return values
+
+    def dataset(self, key: str, value: Any) -> list[str]:
+        out = []
+        values = _as_list(value)
+        if not values:
+            self.bad(f"{key} is empty")
+        for v in values:
+            try:
+                out.append(bench.canonical_dataset(v))
+            except UserError as exc:
+                self.bad(f"{key}: {exc}")
+        return out
+
+    def choice(self, key: str, value: Any, allowed: Iterable[str]) -> list[str]:
+        allowed = tuple(allowed)
+        values = _as_list(value)
+        for v in values:
+            if v not in allowed:
+                self.bad(f"{key} = {v!r}: must be one of {', '.join(allowed)}")
+        return values
+
+    def positive_int(self, key: str, value: Any, allow: tuple[str, ...] = (), maximum: int = space.N_CELLS) -> list[Any]:
+        values = _as_list(value)
+        for v in values:
+            if v in allow:
+                continue
+            if not _count(v) or v > maximum:
+                extra = f" or {' or '.join(map(repr, allow))}" if allow else ""
+                self.bad(f"{key} = {v!r}: must be an integer in 1..{maximum}{extra}")
+        return values
+
+    def table(self, key: str, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.bad(f"{key} must be a table of keyword arguments, got {value!r}")
+            return {}
+        return value
+
+    def kwargs_of(self, kind: str, names: list[Any], kwargs: dict[str, Any], key: str) -> None:
+        registry = self.plugins.registry(kind)
+        for name in names:
+            if isinstance(name, str) and name in registry:
+                rejected = _accepts(registry.get(name).factory, kwargs)
+                if rejected:
+                    self.bad(f"{kind} {name!r} takes no {', '.join(map(repr, rejected))} ({key})")
+
+    def takes_loss(self, names: list[Any], losses: list[Any]) -> None:
+        if not any(loss is not None for loss in losses):
+            return
+        for name in names:
+            if isinstance(name, str) and name in self.plugins.predictors:
+                if _accepts(self.plugins.predictors.get(name).factory, ["loss"]):
+                    self.bad(f"predictor {name!r} takes no loss (losses = {losses})")
+
+
+def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], problems: list[str], plugins: Any) -> list[Cell]:
+    where = f"[[{kind}]] #{index + 1}"
+    n_before = len(problems)
+    check = _Checker(where, problems, plugins)
+    if not isinstance(block, dict):
+        check.bad("must be a table")
+        return []
+    allowed = BLOCK_KEYS[kind]
+    merged = {**{k: v for k, v in defaults.items() if k in allowed}, **block}
+    for key in block:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, list(allowed), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            check.bad(f"unknown setting {key!r}{hint}; known: {', '.join(allowed)}")
+    values = {k: merged.get(k, default) for k, default in allowed.items()}
+    required = "predictors" if kind == "eval" else "searches"
+    if values[required] is None:
+        check.bad(f"{required} is required")
+        return []
+
+    axes: dict[str, list[Any]] = {}
+    axes["predictor"] = check.names("predictors", values["predictors"], "predictor", allow_none=kind == "search")
+    axes["loss"] = check.names("losses", values["losses"], "loss", allow_none=True)
+    axes["source"] = check.dataset("source", values["source"])
+    axes["n_train"] = check.positive_int("n_train", values["n_train"])
+    axes["metric"] = check.choice("metric", values["metric"], bench.METRICS)
+    seeds = _seeds(values["seeds"], where, problems)
+    pkw = check.table("predictor_kwargs", values["predictor_kwargs"])
+    check.kwargs_of("predictor", axes["predictor"], pkw, "predictor_kwargs")
+    check.takes_loss(axes["predictor"], axes["loss"])
+    if kind == "eval":
+        targets = check.dataset("targets", values["targets"])
+        if len(set(targets)) != len(targets):
+            check.bad(f"targets repeat: {targets}")
+        axes["pool"] = check.choice("pool", values["pool"], POOLS)
+        axes["n_test"] = check.positive_int("n_test", values["n_test"], allow=("rest",))
+        if not isinstance(values["save_predictions"], bool):
+            check.bad(f"save_predictions must be true or false, got {values['save_predictions']!r}")
+        for pool, n_train, n_test in itertools.product(axes["pool"], axes["n_train"], axes["n_test"]):
+            if pool not in POOLS or not _count(n_train) or not (n_test == "rest" or _count(n_test)):
+                continue  # already reported
+            size = POOLS[pool]
+            if n_test == "rest" and n_train >= size:
+                check.bad(f"n_train {n_train} leaves no test cells in pool {pool!r}")
+            elif n_test != "rest" and n_train + n_test > size:
+                check.bad(f"n_train {n_train} + n_test {n_test} > {size} cells in pool {pool!r}")
+    else:
+        axes["search"] = check.names("searches", values["searches"], "search", allow_none=False)
+        axes["dataset"] = check.dataset("datasets", values["datasets"])
+        axes["mode"] = check.choice("modes", values["modes"], MODES)
+        axes["budget"] = check.positive_int("budget", values["budget"])
+        skw = check.table("search_kwargs", values["search_kwargs"])
+        check.kwargs_of("search", axes["search"], skw, "search_kwargs")
+    if len(problems) > n_before:
+        return []
+
+    cells = []
+    names = list(axes)
+    for combo in itertools.product(*(axes[n] for n in names)):
+        s = dict(zip(names, combo))
+        if kind == "eval":
+            s.update(targets=targets, predictor_kwargs=pkw, save_predictions=values["save_predictions"])
+        else:
+            s.update(predictor_kwargs=pkw, search_kwargs=skw)
+            if s["predictor"] is None:  # a predictor-free search: predictor settings do not apply
+                s.update(loss=None, source=None, mode=None, n_train=None, predictor_kwargs={})
+        for seed in seeds:
+            cell = make_cell(kind, {**s, "seed": seed})
+            if cell not in cells:  # predictor-free searches collapse the predictor axes
+                cells.append(cell)
+    return cells
+
+
+def expand(data: dict[str, Any], path: str = "<spec>", plugins: Any = None) -> tuple[list[Cell], list[str]]:
+    """Cells of a parsed spec and the list of its problems (cells are only valid when none)."""
+    if plugins is None:
+        from .plugins import get_plugins
+
+        plugins = get_plugins()
+    problems: list[str] = []
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            close = difflib.get_close_matches(key, TOP_LEVEL_KEYS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"unknown top-level key {key!r}{hint}; known: {', '.join(TOP_LEVEL_KEYS)}")
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        problems.append("[defaults] must be a table")
+        defaults = {}
+    for key in defaults:
+        if not any(key in keys for keys in BLOCK_KEYS.values()):
+            problems.append(f"[defaults]: unknown setting {key!r}")
+    cells: list[Cell] = []
+    for kind in KINDS:
+        blocks = data.get(kind, [])
+        if not isinstance(blocks, list):
+            problems.append(f"{kind} must be written [[{kind}]] (an array of tables)")
+            continue
+        for i, block in enumerate(blocks):
+            cells += _expand_block(kind, i, block, defaults, problems, plugins)
+    if not any(data.get(k) for k in KINDS) and not problems:
+        problems.append(f"no cells: add at least one [[eval]] or [[search]] block")
+    cells.sort(key=lambda c: c.settings["seed"])  # seed-major: a partial grid covers every configuration
+    seen: dict[str, Cell] = {}
+    for cell in cells:
+        if cell.id in seen:
+            problems.append(f"cell {cell.label()} appears twice (overlapping blocks)")
+        seen[cell.id] = cell
+    return cells, problems
+
+
+def load(path: str | Path, plugins: Any = None) -> Spec:
+    """Read, check and expand a spec file; raise SpecError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UserError(f"cannot read spec {path}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(str(path), [f"not valid TOML: {exc}"]) from None
+    cells, problems = expand(data, str(path), plugins)
+    name = data.get("name", path.stem)
+    if not isinstance(name, str) or not name or "/" in name:
+        problems.append(f"name must be a non-empty string without '/', got {name!r}")
+    if problems:
+        raise SpecError(str(path), problems)
+    return Spec(path=path, name=name, description=str(data.get("description", "")), cells=tuple(cells), text=text)
