@@ -9,4 +9,5 @@ def register_searches(register):
     register("random", lazy("nasbench_rank.searches.random_search:RandomSearch"), "uniform random sampling")
     register("topk", lazy("nasbench_rank.searches.topk:TopKSearch"), "init random, then score a candidate pool and evaluate the top k")
     register("evolution", lazy("nasbench_rank.searches.evolution:RegularizedEvolution"), "regularized evolution, optional predictor screening")
+    register("topk-local", lazy("nasbench_rank.searches.hybrid:HybridSearch"), "top-k of the whole space mixed with the top-scored neighbours of the incumbent")
     register("ucb", lazy("nasbench_rank.searches.ucb:UCBSearch"), "upper confidence bound over predictor mean + std")

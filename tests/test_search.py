@@ -1,0 +1,329 @@
+"""The search protocol: oracle bookkeeping, surrogate modes, strategies, run rows and the run command."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+
+from nasbench_rank import space
+from nasbench_rank.errors import PluginError, UserError
+from nasbench_rank.oracle import BudgetExhausted, Oracle
+from nasbench_rank.search import RUN_COLUMNS, TRACE_COLUMNS, run_search
+from nasbench_rank.surrogate import Surrogate
+
+XGB = {"n_estimators": 10, "max_depth": 3}
+
+
+class Ordinal:
+    """A predictor that knows nothing but counts its fits: scores each cell by its ordinal."""
+
+    fits: list[int] = []
+
+    def fit(self, cells, y):
+        Ordinal.fits.append(len(y))
+        self.n_ = len(y)
+        return self
+
+    def predict(self, cells):
+        return (space.as_array(cells) @ (5 ** np.arange(5, -1, -1))).astype(np.float32)
+
+
+class OracleTable:
+    """A predictor that reads the true metric: strategies given it must find the optimum at once."""
+
+    def __init__(self, table, dataset="cifar10", metric="valid"):
+        self.values = table.accuracy(dataset, metric, fraction=True)
+        self.table = table
+
+    def fit(self, cells, y):
+        return self
+
+    def predict(self, cells):
+        return self.values[self.table.indices_of(cells)]
+
+    def predict_std(self, cells):
+        return np.zeros(len(space.as_array(cells)), dtype=np.float32)
+
+
+# --- oracle -------------------------------------------------------------------------------------
+
+def test_oracle_returns_metric_fraction_and_counts_repeats_once(table):
+    oracle = Oracle(table, "cifar10", "valid", max_evals=3)
+    cell = table.cell_of(6111)
+    value = oracle.evaluate(cell)
+    assert value == pytest.approx(table.query(6111, "cifar10", "valid") / 100, abs=1e-6)
+    assert oracle.evaluate(cell) == value
+    assert oracle.n_evals == 1 and oracle.remaining == 2
+    assert oracle.gpu_seconds == pytest.approx(table.train_seconds("cifar10")[6111])
+
+
+def test_oracle_history_records_test_accuracy_and_cumulative_seconds(table):
+    oracle = Oracle(table, "imagenet16", "valid")
+    for index in (857, 10676):
+        oracle.evaluate(table.cell_of(index))
+    first, second = oracle.history
+    assert (first.number, first.index, second.index) == (1, 857, 10676)
+    assert first.test == pytest.approx(table.query(857, "imagenet16", "test"))
+    seconds = table.train_seconds("imagenet16")
+    assert second.gpu_seconds == pytest.approx(seconds[857] + seconds[10676])
+    assert oracle.best().index == 10676  # best by validation, not by test
+
+
+def test_oracle_refuses_past_eval_budget_and_stays_refused(table):
+    oracle = Oracle(table, "cifar10", max_evals=2)
+    oracle.evaluate(table.cell_of(0))
+    oracle.evaluate(table.cell_of(1))
+    with pytest.raises(BudgetExhausted):
+        oracle.evaluate(table.cell_of(2))
+    oracle.evaluate(table.cell_of(1))  # a repeat is free even when the budget is spent
+    assert oracle.exhausted and oracle.remaining == 0 and oracle.n_evals == 2
+
+
+def test_oracle_refuses_an_evaluation_that_would_pass_gpu_hours(table):
+    seconds = table.train_seconds("cifar10")
+    oracle = Oracle(table, "cifar10", max_gpu_hours=(seconds[0] + 0.5 * seconds[1]) / 3600)
+    oracle.evaluate(table.cell_of(0))
+    with pytest.raises(BudgetExhausted):
+        oracle.evaluate(table.cell_of(1))
+    assert oracle.gpu_seconds <= oracle.max_gpu_hours * 3600 and oracle.exhausted
+
+
+def test_oracle_rejects_cells_outside_the_space(table):
+    oracle = Oracle(table, "cifar10")
+    with pytest.raises(UserError):
+        oracle.evaluate((0, 1, 2, 3, 4, 5))
+    with pytest.raises(UserError):
+        oracle.evaluate((0, 1, 2))
+
+
+def test_oracle_mask_marks_evaluated_ordinals(table):
+    oracle = Oracle(table, "cifar10")
+    cell = table.cell_of(42)
+    oracle.evaluate(cell)
+    mask = oracle.evaluated_mask()
+    assert mask.sum() == 1 and mask[space.to_ordinal(cell)] and oracle.is_evaluated(cell)
+
+
+# --- surrogate ----------------------------------------------------------------------------------
+
+def _history(table, n, dataset="cifar10"):
+    oracle = Oracle(table, dataset)
+    for index in range(n):
+        oracle.evaluate(table.cell_of(index * 7))
+    return oracle
+
+
+def test_null_surrogate_never_scores(table):
+    surrogate = Surrogate(None)
+    surrogate.update(_history(table, 10))
+    assert surrogate.score(space.all_cells()[:3]) is None and surrogate.std(space.all_cells()[:3]) is None
+
+
+def test_online_surrogate_abstains_until_min_fit_then_refits_on_the_searchs_cells(table):
+    Ordinal.fits = []
+    surrogate = Surrogate(Ordinal, "online", min_fit=5)
+    surrogate.update(_history(table, 4))
+    assert surrogate.score(space.all_cells()[:2]) is None and Ordinal.fits == []
+    surrogate.update(_history(table, 6))
+    assert surrogate.score(space.all_cells()[:2]) is not None and Ordinal.fits == [6]
+
+
+def test_pretrained_surrogate_fits_once_and_stays_frozen(table):
+    Ordinal.fits = []
+    cells = space.all_cells()[:20]
+    surrogate = Surrogate(Ordinal, "pretrained", cells, np.linspace(0, 1, 20, dtype=np.float32))
+    surrogate.update(_history(table, 30))
+    assert Ordinal.fits == [20] and surrogate.n_fits == 1 and surrogate.fit_seconds >= 0
+
+
+def test_pretrained_online_surrogate_refits_on_union_without_duplicates(table):
+    Ordinal.fits = []
+    oracle = _history(table, 8)
+    shared = np.asarray([e.cell for e in oracle.history[:3]])
+    pre = np.concatenate([shared, space.all_cells()[100:110]])
+    surrogate = Surrogate(Ordinal, "pretrained+online", pre, np.full(len(pre), 0.5, dtype=np.float32))
+    surrogate.update(oracle)
+    assert Ordinal.fits == [13, 10 + 8]
+
+
+def test_pretrained_online_maps_other_dataset_labels_onto_the_source_scale(table):
+    seen = []
+
+    class Recording(OracleTable):
+        def fit(self, cells, y):
+            seen.append(np.asarray(y))
+            return self
+
+    pre_idx = np.arange(0, 15625, 40)
+    source = table.accuracy("cifar10", "valid", fraction=True)
+    surrogate = Surrogate(lambda: Recording(table, "cifar10"), "pretrained+online", table.cells[pre_idx],
+                          source[pre_idx], same_dataset=False)
+    surrogate.update(_history(table, 20, dataset="imagenet16"))
+    mapped = seen[-1][-20:]
+    raw = table.accuracy("imagenet16", "valid", fraction=True)[np.arange(20) * 7]
+    assert abs(np.median(raw) - np.median(source)) > 0.3  # the scales differ ...
+    assert abs(np.median(mapped) - np.median(source)) < 0.1  # ... and the mapping removes that
+
+
+def test_surrogate_score_caches_per_cell_until_refit(table):
+    calls = []
+
+    class Counting(Ordinal):
+        def predict(self, cells):
+            calls.append(len(cells))
+            return super().predict(cells)
+
+    surrogate = Surrogate(Counting, "online", min_fit=2)
+    oracle = _history(table, 3)
+    surrogate.update(oracle)
+    cells = space.all_cells()[:50]
+    first = surrogate.score(cells)
+    again = surrogate.score(cells[::-1])
+    assert calls == [50] and np.array_equal(again, first[::-1])
+
+
+def test_surrogate_rejects_unknown_mode():
+    with pytest.raises(UserError):
+        Surrogate(None, "offline")
+
+
+# --- strategies ---------------------------------------------------------------------------------
+
+def _strategy_run(table, name, surrogate, budget=30, seed=0, **kwargs):
+    from nasbench_rank.plugins import get_plugins
+
+    oracle = Oracle(table, "cifar10", "valid", max_evals=budget)
+    get_plugins().searches.create(name, **kwargs).run(oracle, surrogate, np.random.default_rng(seed))
+    return oracle
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("random", {}), ("topk", {}), ("topk", {"pool": "all"}), ("evolution", {"population": 10}),
+    ("evolution", {"population": 10, "screen": 5}), ("topk-local", {}), ("ucb", {}),
+    ("ucb", {"acquisition": "thompson"}),
+])
+def test_every_strategy_spends_exactly_the_budget_on_distinct_cells(table, name, kwargs):
+    oracle = _strategy_run(table, name, Surrogate(None), budget=25, **kwargs)
+    indices = [e.index for e in oracle.history]
+    assert len(indices) == 25 and len(set(indices)) == 25
+
+
+@pytest.mark.parametrize("name, kwargs", [("topk", {"pool": "all", "init": 0}), ("topk-local", {"init": 0}),
+                                          ("ucb", {"pool": "all", "init": 0})])
+def test_guided_strategies_follow_a_perfect_predictor_to_the_optimum_first(table, name, kwargs):
+    surrogate = Surrogate(lambda: OracleTable(table), "pretrained", table.cells[:10], np.zeros(10, np.float32))
+    oracle = _strategy_run(table, name, surrogate, budget=5, **kwargs)
+    assert oracle.history[0].index == 6111
+
+
+def test_topk_evaluates_the_best_scored_of_its_pool(table):
+    surrogate = Surrogate(lambda: OracleTable(table), "pretrained", table.cells[:10], np.zeros(10, np.float32))
+    oracle = _strategy_run(table, "topk", surrogate, budget=15, init=10, pool=100, k=5)
+    init_best = max(e.value for e in oracle.history[:10])
+    guided = [e.value for e in oracle.history[10:]]
+    # the top 5 of 100 random cells sit in the top 5% of the space: far above a random draw's median
+    median = float(np.median(table.accuracy("cifar10", "valid", fraction=True)))
+    assert min(guided) > median and max(guided) >= init_best - 0.05
+
+
+def test_evolution_screening_with_a_perfect_predictor_beats_blind_mutation(table):
+    perfect = Surrogate(lambda: OracleTable(table), "pretrained", table.cells[:10], np.zeros(10, np.float32))
+    screened = [_strategy_run(table, "evolution", perfect, 60, s, population=10, screen=24).best().value for s in range(3)]
+    blind = [_strategy_run(table, "evolution", Surrogate(None), 60, s, population=10).best().value for s in range(3)]
+    assert np.mean(screened) > np.mean(blind)
+
+
+def test_ucb_refuses_a_predictor_without_std(table):
+    surrogate = Surrogate(Ordinal, "pretrained", table.cells[:10], np.zeros(10, np.float32))
+    with pytest.raises(UserError, match="predict_std"):
+        _strategy_run(table, "ucb", surrogate)
+
+
+def test_bad_strategy_settings_are_user_errors(table):
+    with pytest.raises(UserError):
+        _strategy_run(table, "topk", Surrogate(None), pool="some")
+    with pytest.raises(UserError):
+        _strategy_run(table, "topk-local", Surrogate(None), local=9, k=5)
+
+
+# --- run_search -----------------------------------------------------------------------------------
+
+def test_run_search_row_and_trace_follow_the_protocol(table):
+    run, trace = run_search("xgb", "topk", dataset="cifar10", metric="test", budget=20, n_train=50, seed=3,
+                            predictor_kwargs=XGB, table=table)
+    assert list(run) == list(RUN_COLUMNS) and all(list(r) == list(TRACE_COLUMNS) for r in trace)
+    assert run["evals"] == 20 and len(trace) == 20 and [r["eval"] for r in trace] == list(range(1, 21))
+    assert run["pretrain_evals"] == 50 and run["pretrain_same_dataset"] is True and run["source"] == "cifar10"
+    best = max(trace, key=lambda r: (r["value"], -r["eval"]))
+    assert (run["best_index"], run["best_test"]) == (best["index"], best["test"])
+    assert trace[-1]["best_test"] == run["best_test"]
+    assert np.all(np.diff([r["best_value"] for r in trace]) >= 0)
+    assert np.all(np.diff([r["gpu_hours"] for r in trace]) > 0)
+    assert run["gpu_hours"] == pytest.approx(trace[-1]["gpu_hours"])
+    assert run["optimum_metric"] == pytest.approx(table.optimum("cifar10", "test")[1])
+    assert run["fit_seconds_total"] > 0 and run["n_fits"] == 1 and run["search_seconds_excl_fit"] >= 0
+
+
+def test_evals_to_optimum_counts_the_evaluation_that_found_it(table):
+    class Perfect(OracleTable):
+        pass
+
+    from nasbench_rank.plugins import get_plugins
+
+    registry = get_plugins().predictors
+    from nasbench_rank.plugins import Entry
+
+    registry.add(Entry("perfect-test-only", "predictor", lambda: Perfect(table, "imagenet16", "valid"), "tests", ""))
+    try:
+        run, trace = run_search("perfect-test-only", "topk", dataset="imagenet16", budget=12, n_train=20,
+                                search_kwargs={"init": 3, "pool": "all"}, table=table)
+    finally:
+        del registry._entries["perfect-test-only"]
+    # three random cells, then the first guided pick is the validation optimum 10676 (test 46.4..)
+    assert run["evals_to_optimum"] == 4 and run["reached_optimum"] and trace[3]["index"] == 10676
+    assert run["optimum_test"] == pytest.approx(table.query(10676, "imagenet16", "test"))
+    assert run["best_index"] == 10676
+
+
+def test_censored_runs_report_nan_and_false(table):
+    run, _ = run_search(None, "random", dataset="cifar100", budget=5, seed=1, table=table)
+    assert run["reached_optimum"] is False and math.isnan(run["evals_to_optimum"])
+    assert run["mode"] == "none" and run["pretrain_evals"] == 0 and run["n_fits"] == 0
+
+
+def test_online_mode_has_no_pretraining_cost(table):
+    run, _ = run_search("xgb", "topk", mode="online", budget=20, predictor_kwargs=XGB, table=table)
+    assert run["pretrain_evals"] == 0 and run["source"] == "" and run["n_fits"] == 2  # after 10 and 15 cells
+
+
+def test_zero_shot_transfer_reports_source_pretraining(table):
+    run, _ = run_search("xgb", "topk", dataset="imagenet16", budget=15, n_train=30, predictor_kwargs=XGB, table=table)
+    assert run["pretrain_evals"] == 30 and run["pretrain_same_dataset"] is False and run["source"] == "cifar10"
+
+
+def test_same_seed_same_run(table):
+    a, _ = run_search("xgb", "topk-local", budget=20, n_train=30, seed=7, predictor_kwargs=XGB, table=table)
+    b, _ = run_search("xgb", "topk-local", budget=20, n_train=30, seed=7, predictor_kwargs=XGB, table=table)
+    c, _ = run_search("xgb", "topk-local", budget=20, n_train=30, seed=8, predictor_kwargs=XGB, table=table)
+    keys = ("best_index", "evals_to_threshold", "gpu_hours")
+    assert [a[k] for k in keys] == [b[k] for k in keys] and a["gpu_hours"] != c["gpu_hours"]
+
+
+@pytest.mark.parametrize("args, kwargs, error", [
+    (("nope", "topk"), {}, PluginError),
+    (("xgb", "nope"), {}, PluginError),
+    ((None, "random"), {"mode": "online"}, UserError),
+    ((None, "random"), {"loss": "rank"}, UserError),
+    (("xgb", "topk"), {"budget": 5}, UserError),
+    (("xgb", "topk"), {"mode": "sometimes"}, UserError),
+    (("xgb", "topk"), {"metric": "train"}, UserError),
+    (("xgb", "topk"), {"dataset": "mnist"}, UserError),
+    (("xgb", "topk"), {"loss": "nope"}, PluginError),
+    (("xgb", "topk"), {"predictor_kwargs": {"bogus": 1}}, PluginError),
+])
+def test_run_search_rejects_bad_input(table, args, kwargs, error):
+    with pytest.raises(error):
+        run_search(*args, table=table, n_train=20, **kwargs)
