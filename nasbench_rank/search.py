@@ -161,3 +161,27 @@ def _summary(table: bench.Table, oracle: Oracle, trace: list[dict], protocol: di
         "optimum_test": table.query(opt_index, dataset, "test"),
         "gpu_hours": oracle.gpu_seconds / 3600.0,
     }
+
+
+def censored_median(evals: list[float]) -> float:
+    """Median of evaluations-to-X where a run that never got there (NaN) counts as later than any
+    that did; inf when half or more never got there (the median is then beyond the budget)."""
+    if not evals:
+        return math.nan
+    return float(np.median([math.inf if math.isnan(e) else e for e in evals]))
+
+
+def summarise(runs: list[dict]) -> dict:
+    """One line of figures over the seeds of one setting (what the CLI prints and the benchmark stores)."""
+    test = np.array([r["best_test"] for r in runs], dtype=float)
+    return {
+        "seeds": len(runs),
+        "best_test_mean": float(test.mean()), "best_test_std": float(test.std(ddof=1)) if len(runs) > 1 else 0.0,
+        "reached_optimum": float(np.mean([r["reached_optimum"] for r in runs])),
+        "median_evals_to_optimum": censored_median([r["evals_to_optimum"] for r in runs]),
+        "reached_threshold": float(np.mean([r["reached_threshold"] for r in runs])),
+        "median_evals_to_threshold": censored_median([r["evals_to_threshold"] for r in runs]),
+        "gpu_hours_mean": float(np.mean([r["gpu_hours"] for r in runs])),
+        "fit_seconds_median": float(np.median([r["fit_seconds_total"] for r in runs])),
+        "search_seconds_per_eval_median": float(np.median([r["search_seconds_per_eval"] for r in runs])),
+    }

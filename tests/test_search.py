@@ -327,3 +327,54 @@ def test_same_seed_same_run(table):
 def test_run_search_rejects_bad_input(table, args, kwargs, error):
     with pytest.raises(error):
         run_search(*args, table=table, n_train=20, **kwargs)
+
+
+# --- nasbench-rank run ----------------------------------------------------------------------------
+
+def _invoke(args):
+    from click.testing import CliRunner
+
+    from nasbench_rank.cli import cli
+
+    return CliRunner().invoke(cli, args)
+
+
+def test_run_command_prints_each_seed_and_writes_tidy_csvs(tmp_path):
+    out = tmp_path / "run"
+    result = _invoke(["run", "--predictor", "xgb", "--search", "topk", "--budget", "15", "--seeds", "2",
+                      "--seed-start", "4", "--n-train", "30", "--metric", "test", "--out-dir", str(out),
+                      "--set", "n_estimators=5", "--set", "max_depth=2", "--search-set", "pool=all"])
+    assert result.exit_code == 0, result.output
+    assert "seed 4: best test" in result.output and "seed 5: best test" in result.output
+    assert "overall (2 seeds)" in result.output
+    with open(out / "runs.csv") as fh:
+        runs = list(csv.DictReader(fh))
+    with open(out / "trace.csv") as fh:
+        trace = list(csv.DictReader(fh))
+    assert [r["seed"] for r in runs] == ["4", "5"] and len(trace) == 30
+    assert runs[0]["predictor_kwargs"] == "max_depth=2;n_estimators=5" and runs[0]["search_kwargs"] == "pool=all"
+    assert {r["metric"] for r in trace} == {"test"} and not list(out.glob(".*tmp"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--predictor", "nope"], "unknown predictor 'nope'"),
+    (["--search", "topkk"], "Did you mean 'topk'"),
+    (["--search", "random", "--mode", "online"], "needs --predictor"),
+    (["--predictor", "xgb", "--budget", "4"], "smaller than"),
+    (["--predictor", "xgb", "--set", "n_estimators"], "key=value"),
+    (["--predictor", "xgb", "--dataset", "svhn"], "unknown dataset"),
+])
+def test_run_command_bad_input_is_one_line_exit_2(tmp_path, capsys, args, message):
+    from nasbench_rank.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--out-dir", str(tmp_path), *args])
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert message in lines[-1] and lines[-1].startswith("error:") and not (tmp_path / "runs.csv").exists()
+
+
+def test_parse_value_types():
+    from nasbench_rank.commands.run import parse_value
+
+    assert [parse_value(v) for v in ("3", "0.5", "true", "all", "none")] == [3, 0.5, True, "all", None]

@@ -5,5 +5,6 @@ from .data import data
 from .eval import eval_
 from .leaderboard import leaderboard
 from .plugins import plugins
+from .run import run
 
-COMMANDS = (data, plugins, bench, leaderboard, eval_)
+COMMANDS = (data, plugins, bench, leaderboard, eval_, run)
