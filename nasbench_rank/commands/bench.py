@@ -51,6 +51,11 @@ def bench(spec_path: str, out_dir: str | None, workers: int | None, threads: int
     try:
         report = harness.run_grid(spec, out, workers=workers, executor=executor, address=address,
                                   threads=threads, progress=not no_progress)
+    except KeyboardInterrupt:
+        kept = sum(c.id in harness.finished_ids(out) for c in spec.cells)
+        click.echo(f"\ninterrupted: {kept}/{len(spec)} cells are finished in {out}; rerun the same command to resume",
+                   err=True)
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
     click.echo(f"{spec.name}: {report.ran} cells ran, {report.skipped} already finished, {len(report.failed)} failed "
