@@ -153,8 +153,25 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def dump_json(obj: Any) -> str:
-    return json.dumps(obj, indent=1, sort_keys=True, default=_to_builtin) + "\n"
+def dump_json(obj: Any, indent: int | None = 1) -> str:
+    return json.dumps(obj, indent=indent, sort_keys=True, default=_to_builtin) + "\n"
+
+
+def pack_rows(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rows as {constant: fields equal in every row, columns, data: one list per row}: a 210-step
+    search trace repeats its protocol in every row, which would make records ten times larger."""
+    if not rows:
+        return {"constant": {}, "columns": [], "data": []}
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    first = rows[0]
+    constant = {k: first[k] for k in columns
+                if all(k in row and row[k] == first[k] and type(row[k]) is type(first[k]) for row in rows)}
+    varying = [k for k in columns if k not in constant]
+    return {"constant": constant, "columns": varying, "data": [[row.get(k) for k in varying] for row in rows]}
+
+
+def unpack_rows(packed: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{**packed["constant"], **dict(zip(packed["columns"], values))} for values in packed["data"]]
 
 
 def cell_path(out_dir: Path, cell_id: str) -> Path:
@@ -206,10 +223,10 @@ def store(out_dir: Path, cell: Cell, outcome: dict[str, Any], spec_name: str) ->
         "worker": outcome.get("worker"), "version": __version__,
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "rows": tidy(cell, outcome["rows"], spec_name),
-        "trace": tidy(cell, outcome["trace"], spec_name),
+        "trace": pack_rows(tidy(cell, outcome["trace"], spec_name)),
         "files": sorted(outcome.get("files", {})),
     }
-    atomic_write_text(cell_path(out_dir, cell.id), dump_json(record))
+    atomic_write_text(cell_path(out_dir, cell.id), dump_json(record, indent=None))
 
 
 class Progress:
@@ -414,14 +431,15 @@ def run_grid(spec: Spec, out_dir: str | Path, *, workers: int | None = None, exe
 
 
 def load_records(root: str | Path) -> list[dict[str, Any]]:
-    """Every cell record under `root` (a run's output directory or a folder of them), sorted by id;
-    each gets `dir`, the output directory it was found in (where its saved files are)."""
+    """Every cell record under `root` (a run's output directory or a folder of them), sorted by id,
+    its trace unpacked into rows; each gets `dir`, the output directory it was found in (where its
+    saved files are)."""
     root = Path(root)
     records = []
     for path in sorted(root.rglob("cells/*.json")):
         record = read_cell(path)
         if record is not None:
-            records.append({**record, "dir": str(path.parent.parent)})
+            records.append({**record, "trace": unpack_rows(record["trace"]), "dir": str(path.parent.parent)})
     return sorted(records, key=lambda r: (r.get("id", ""), r["dir"]))
 
 
