@@ -250,9 +250,9 @@ def write_rows(path: str | os.PathLike, rows: Iterable[dict]) -> pd.DataFrame:
             replaced = {row_key(r) for r in new.to_dict("records")}
             old = old[[row_key(r) not in replaced for r in old.to_dict("records")]]
         merged = pd.concat([f for f in (old, new) if len(f)], ignore_index=True) if len(old) or len(new) else old
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # open() honours the umask; mkstemp would not
         try:
-            with os.fdopen(fd, "w", newline="") as fh:
+            with open(tmp, "w", newline="") as fh:
                 merged.to_csv(fh, index=False)
             os.replace(tmp, path)
         except BaseException:
