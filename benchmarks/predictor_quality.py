@@ -7,7 +7,8 @@
   c  learning curve: pool unique, n_train in 50..2000 / all the rest, metric valid, CIFAR-10
                                                                           -> results/learning_curve.csv
 Each part also writes <name>_summary.csv (mean, std, n over seeds). Rows already in a CSV are skipped,
-so the script can be run in pieces (--parts, --predictors, --seeds) and rerun after an interruption:
+so the script can be run in pieces (--parts, --predictors, --seeds) and rerun after an interruption;
+--set KEY=VALUE passes predictor settings (they name the rows, so tuned and default runs coexist):
 
   nice -n 10 python benchmarks/predictor_quality.py --parts a,b --predictors xgb,mlp-mse
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from nasbench_rank import bench
+from nasbench_rank.commands.eval import parse_settings
 from nasbench_rank.evaluation import (evaluate_predictor, existing_keys, read_rows, resolve_protocol, summarize,
                                       write_rows)
 
@@ -51,14 +53,15 @@ PARTS = {
 }
 
 
-def run_part(part: Part, predictors: tuple[str, ...], seeds: range, results: Path, table: bench.Table) -> pd.DataFrame:
+def run_part(part: Part, predictors: tuple[str, ...], seeds: range, results: Path, table: bench.Table,
+             predictor_kwargs: dict) -> pd.DataFrame:
     path = results / f"{part.name}.csv"
     done = existing_keys(read_rows(path))
     for predictor in predictors:
         for n_train in part.n_train:
             for seed in seeds:
                 settings = dict(source="cifar10", targets=part.targets, pool=part.pool, n_train=n_train,
-                                n_test=part.n_test, metric=part.metric, seed=seed)
+                                n_test=part.n_test, metric=part.metric, seed=seed, predictor_kwargs=predictor_kwargs)
                 if set(resolve_protocol(predictor, table=table, **settings).keys()) <= done:
                     continue
                 started = time.perf_counter()
@@ -87,6 +90,8 @@ def show(summary: pd.DataFrame) -> None:
     if not len(summary):
         return
     cols = ["predictor", "target", "n_train", "n_test", "n"]
+    if (summary["predictor_kwargs"].astype(str) != "{}").any():
+        cols.insert(1, "predictor_kwargs")
     view = summary[cols].copy()
     for s in ("spearman", "kendall", "precision_top5pct", "fit_seconds"):
         view[s] = [f"{m:.3f} ± {sd:.3f}" for m, sd in zip(summary[f"{s}_mean"], summary[f"{s}_std"])]
@@ -100,6 +105,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="comma-separated predictors to run instead of each part's list")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per setting (default: 10 for a, b; 5 for c)")
     parser.add_argument("--seed-start", type=int, default=0)
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                        help="predictor setting for every predictor run (recorded in the rows), repeatable")
     parser.add_argument("--results", type=Path, default=Path(__file__).resolve().parents[1] / "results")
     args = parser.parse_args(argv)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
@@ -113,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
         seeds = range(args.seed_start, args.seed_start + (args.seeds or part.seeds))
         print(f"== part {key}: {part.name} (pool {part.pool}, metric {part.metric}, n_train {part.n_train}, "
               f"n_test {part.n_test}, seeds {seeds.start}..{seeds.stop - 1})")
-        show(run_part(part, predictors, seeds, args.results, table))
+        show(run_part(part, predictors, seeds, args.results, table, parse_settings(tuple(args.settings))))
 
 
 if __name__ == "__main__":
