@@ -63,7 +63,7 @@ def interrupted_run(spec: Path, out: Path, workers: int, after: float, sig: sign
 
     return {"signal": sig.name, "kill_after_s": round(after, 2), "exit_code": proc.returncode,
             "cells_finished": len(finished_ids(ROOT / out)), "surviving_workers": len(survivors),
-            "message": next((line for line in reversed(err.splitlines()) if line.startswith(("interrupted", "error"))), "")}
+            "message": next((line for line in err.splitlines() if line.startswith("interrupted")), "")}
 
 
 def comparable(out: Path) -> dict[str, pd.DataFrame]:

@@ -92,7 +92,7 @@ def predictions_csv(saved: str | Path, settings: dict[str, Any], n_test: int) ->
     predicted = np.asarray(load_predictor(saved).predict(table.cells[test]), dtype=np.float32)
     frames = [pd.DataFrame({"index": test, "target": target, "true": table.accuracy(target, settings["metric"], fraction=True)[test],
                             "predicted": predicted}) for target in settings["targets"]]
-    return pd.concat(frames).to_csv(index=False)
+    return pd.concat(frames).to_csv(index=False, float_format="%.7g")  # float32 holds ~7 digits
 
 
 def limit_threads(threads: int) -> None:
@@ -140,9 +140,9 @@ def _to_builtin(value: Any) -> Any:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write to a temporary file beside `path`, then rename it over `path` (atomic on POSIX)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")  # honours the umask
     try:
-        with os.fdopen(fd, "w") as fh:
+        with open(tmp, "x") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
