@@ -132,8 +132,10 @@ def _to_builtin(value: Any) -> Any:
         return value.item()
     if hasattr(value, "tolist"):
         return value.tolist()
-    if isinstance(value, (Path, tuple, set)):
-        return str(value) if isinstance(value, Path) else list(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (tuple, set)):
+        return list(value)
     raise TypeError(f"cannot store {type(value).__name__} in a result row")
 
 
@@ -377,7 +379,7 @@ def run_grid(spec: Spec, out_dir: str | Path, *, workers: int | None = None, exe
              progress: bool = True, stream: TextIO | None = None) -> GridReport:
     """Run every unfinished cell of `spec` into `out_dir`; return what ran and what failed.
 
-    workers: parallel cells (default: os.cpu_count()); 1 runs in this process. executor: "local"
+    workers: parallel cells (default: os.cpu_count()); 1 runs in this process (pinning its threads). executor: "local"
     (process pool) or "dask" (`address` of a scheduler, or None for a LocalCluster of `workers`).
     threads: torch/BLAS threads per worker.
     """

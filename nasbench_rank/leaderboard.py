@@ -53,7 +53,13 @@ def mean_ci(values: Iterable[float], level: float = 0.95) -> tuple[int, float, f
 
 
 def finished_records(root: str | Path) -> list[dict[str, Any]]:
-    return [r for r in load_records(root) if r.get("status") == "ok"]
+    """The ok records under `root`, each cell once: a cell id found in two run folders is the same
+    computation, and counting it twice would pass a repeat off as another seed."""
+    seen: dict[str, dict[str, Any]] = {}
+    for record in load_records(root):
+        if record.get("status") == "ok":
+            seen.setdefault(record["id"], record)
+    return list(seen.values())
 
 
 def frames(records: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:

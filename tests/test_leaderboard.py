@@ -98,6 +98,16 @@ seeds = 3
     assert len(rows) == (2 * 2 * 3 - 2) * 2 and set(rows["spec"]) == {"g"}
 
 
+def test_a_cell_found_in_two_run_folders_counts_once(tmp_path):
+    path = tmp_path / "g.toml"
+    path.write_text("[[eval]]\npredictors = ['xgb']\nseeds = 2\n")
+    grid = spec.load(path)
+    harness.run_grid(grid, tmp_path / "runs" / "a", workers=1, runner=failing_runner, progress=False)
+    harness.run_grid(grid, tmp_path / "runs" / "b", workers=1, runner=failing_runner, progress=False)
+    records = leaderboard.finished_records(tmp_path / "runs")
+    assert sorted(r["id"] for r in records) == sorted(c.id for c in grid.cells)
+
+
 def test_leaderboard_of_an_empty_directory_is_a_user_error(tmp_path):
     from nasbench_rank.errors import UserError
 
