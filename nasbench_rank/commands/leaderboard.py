@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from .. import leaderboard as board
-
 
 @click.command()
 @click.argument("results_dir", metavar="DIR", type=click.Path(exists=True, file_okay=False))
@@ -15,6 +13,8 @@ from .. import leaderboard as board
 def leaderboard(results_dir: str, out_dir: str | None, no_plots: bool) -> None:
     """Aggregate every finished cell under DIR (one run's output, or a folder of runs): mean, std,
     95% CI and n over seeds per configuration; prints the Markdown leaderboard."""
+    from .. import leaderboard as board  # pandas, scipy and matplotlib load only for this command
+
     written = board.write(results_dir, out_dir, plots=not no_plots)
     md = next(p for p in written if p.suffix == ".md")
     click.echo(md.read_text())
