@@ -65,6 +65,7 @@ class Surrogate:
         # Scores per cell ordinal for the current model: a frozen predictor then scores each cell once
         # however many rounds ask, which keeps pool="all" cheap for slow predictors.
         self._cache = np.full(space.N_CELLS, np.nan, dtype=np.float32)
+        self._std_cache = np.full(space.N_CELLS, np.nan, dtype=np.float32)
         if make_predictor is not None and mode != "online":
             if self._pre_cells is None or self._pre_y is None or len(self._pre_cells) < min_fit:
                 raise UserError(f"mode {mode!r} needs at least {min_fit} pretraining cells with labels")
@@ -129,22 +130,27 @@ class Surrogate:
         self._online = self._fit(cells, y)
         self._fitted_at = n
         self._cache.fill(np.nan)
+        self._std_cache.fill(np.nan)
 
     def score(self, cells) -> np.ndarray | None:
         """Predicted search metric (higher is better), or None when the surrogate abstains."""
         model = self._current()
         if model is None:
             return None
-        cells = space.as_array(cells)
-        ordinals = cells @ _PLACES
-        missing = np.unique(ordinals[np.isnan(self._cache[ordinals])])
-        if len(missing):
-            self._cache[missing] = np.asarray(model.predict(_ALL[missing]), dtype=np.float32)
-        return self._cache[ordinals].copy()
+        return _cached(self._cache, model.predict, cells)
 
     def std(self, cells) -> np.ndarray | None:
         """Predictive standard deviation, or None (abstaining, or a predictor without one)."""
         model = self._current()
         if model is None or not callable(getattr(model, "predict_std", None)):
             return None
-        return np.asarray(model.predict_std(space.as_array(cells)), dtype=np.float32)
+        return _cached(self._std_cache, model.predict_std, cells)
+
+
+def _cached(cache: np.ndarray, predict: Callable[[np.ndarray], np.ndarray], cells) -> np.ndarray:
+    """`predict(cells)` through a per-ordinal cache: only cells never asked before are predicted."""
+    ordinals = space.as_array(cells) @ _PLACES
+    missing = np.unique(ordinals[np.isnan(cache[ordinals])])
+    if len(missing):
+        cache[missing] = np.asarray(predict(_ALL[missing]), dtype=np.float32)
+    return cache[ordinals].copy()

@@ -203,7 +203,7 @@ def _strategy_run(table, name, surrogate, budget=30, seed=0, **kwargs):
 @pytest.mark.parametrize("name, kwargs", [
     ("random", {}), ("topk", {}), ("topk", {"pool": "all"}), ("evolution", {"population": 10}),
     ("evolution", {"population": 10, "screen": 5}), ("topk-local", {}), ("ucb", {}),
-    ("ucb", {"acquisition": "thompson"}),
+    ("ucb", {"acquisition": "thompson"}), ("local", {}),
 ])
 def test_every_strategy_spends_exactly_the_budget_on_distinct_cells(table, name, kwargs):
     oracle = _strategy_run(table, name, Surrogate(None), budget=25, **kwargs)
@@ -234,6 +234,19 @@ def test_evolution_screening_with_a_perfect_predictor_beats_blind_mutation(table
     screened = [_strategy_run(table, "evolution", perfect, 60, s, population=10, screen=24).best().value for s in range(3)]
     blind = [_strategy_run(table, "evolution", Surrogate(None), 60, s, population=10).best().value for s in range(3)]
     assert np.mean(screened) > np.mean(blind)
+
+
+def test_local_search_steps_to_neighbours_of_the_incumbent(table):
+    oracle = _strategy_run(table, "local", Surrogate(None), budget=40, init=10)
+    history = oracle.history
+    for i in range(10, 40):
+        incumbent = max(history[:i], key=lambda e: (e.value, -e.number))
+        distance = sum(a != b for a, b in zip(history[i].cell, incumbent.cell))
+        assert distance == 1 or all(oracle_is_known(history[:i], m) for m in space.mutations(incumbent.cell))
+
+
+def oracle_is_known(history, cell) -> bool:
+    return any(e.cell == tuple(cell) for e in history)
 
 
 def test_ucb_refuses_a_predictor_without_std(table):

@@ -10,4 +10,5 @@ def register_searches(register):
     register("topk", lazy("nasbench_rank.searches.topk:TopKSearch"), "init random, then score a candidate pool and evaluate the top k")
     register("evolution", lazy("nasbench_rank.searches.evolution:RegularizedEvolution"), "regularized evolution, optional predictor screening")
     register("topk-local", lazy("nasbench_rank.searches.hybrid:HybridSearch"), "top-k of the whole space mixed with the top-scored neighbours of the incumbent")
+    register("local", lazy("nasbench_rank.searches.hybrid:HybridSearch", k=1, local=1), "local search: the best-scored (or a random) unevaluated neighbour of the incumbent, one at a time")
     register("ucb", lazy("nasbench_rank.searches.ucb:UCBSearch"), "upper confidence bound over predictor mean + std")

@@ -29,8 +29,11 @@ def near_incumbents(oracle: Oracle, radius: int) -> np.ndarray:
 class HybridSearch:
     """`init` random cells, then each round: refit the surrogate, evaluate the `local` best-scored
     unevaluated cells within `radius` edges of the incumbent and the `k - local` best-scored cells of
-    the pool (`pool` random unevaluated cells, or "all"). Without scores both picks are random, which
-    makes `local=k` a plain local search."""
+    the pool (`pool` random unevaluated cells, or "all"). Without scores both picks are random.
+
+    `k=1, local=1` (registered as `local`) is a local search: the best-scored unevaluated neighbour of
+    the incumbent each step (a random one without a predictor), moving on as soon as one improves;
+    when every neighbour of the incumbent is known, the runner-up's neighbours come next."""
 
     def __init__(self, init: int = 10, pool: int | str = "all", k: int = 5, local: int = 2, radius: int = 1):
         self.init = init
@@ -50,9 +53,11 @@ class HybridSearch:
                 surrogate.update(oracle)
                 near = near_incumbents(oracle, int(self.radius))
                 near = near[rng.permutation(len(near))]
-                evaluate_all(oracle, top(near, surrogate.score(near), int(self.local), rng))
-                candidates = unevaluated(oracle, rng, pool)
+                if int(self.local):
+                    evaluate_all(oracle, top(near, surrogate.score(near), int(self.local), rng))
                 n_global = int(self.k) - int(self.local) if len(near) else int(self.k)
-                evaluate_all(oracle, top(candidates, surrogate.score(candidates), n_global, rng))
+                if n_global:
+                    candidates = unevaluated(oracle, rng, pool)
+                    evaluate_all(oracle, top(candidates, surrogate.score(candidates), n_global, rng))
         except BudgetExhausted:
             return
