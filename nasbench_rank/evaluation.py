@@ -22,7 +22,6 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from . import __version__, bench
 from .errors import UserError
@@ -67,6 +66,8 @@ def precision_top(pred: np.ndarray, truth: np.ndarray, fraction: float = TOP_FRA
 def score(pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     """Rank and error metrics of predictions against true accuracy fractions (NaN where undefined,
     e.g. correlations of constant predictions)."""
+    from scipy import stats  # imported here: scipy.stats costs ~0.5 s, and every CLI start would pay it
+
     pred = np.asarray(pred, dtype=np.float64)
     truth = np.asarray(truth, dtype=np.float64)
     with warnings.catch_warnings():

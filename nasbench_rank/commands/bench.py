@@ -55,7 +55,7 @@ def bench(spec_path: str, out_dir: str | None, workers: int | None, threads: int
         kept = sum(c.id in harness.finished_ids(out) for c in spec.cells)
         click.echo(f"\ninterrupted: {kept}/{len(spec)} cells are finished in {out}; rerun the same command to resume",
                    err=True)
-        raise
+        raise SystemExit(130) from None  # said once here; the CLI adds no second message
     finally:
         signal.signal(signal.SIGTERM, previous)
     click.echo(f"{spec.name}: {report.ran} cells ran, {report.skipped} already finished, {len(report.failed)} failed "
