@@ -45,20 +45,19 @@ ARTICLE = [
     ("xgb", "evolution", {"screen": 24}),
     ("act-mixed", "topk", {}),
     ("act-rank", "topk", {}),
-    ("act-mixed", "topk", {"pool": "all", "init": 0}),
-    ("act-rank", "topk", {"pool": "all", "init": 0}),
+    ("act-mixed", "topk-local", {"init": 0, "local": 2}),
     ("act-rank", "topk-local", {"init": 0, "local": 2}),
 ]
 STANDARD = [
     (None, "random", {}),
     (None, "evolution", {}),
+    (None, "local", {}),
+    ("xgb", "local", {}),
     ("xgb", "topk", {}),
     ("xgb", "topk", {"pool": "all"}),
     ("xgb", "topk-local", {"local": 2}),
-    ("xgb", "topk-local", {"local": 5}),
-    ("xgb", "evolution", {"screen": 24}),
-    ("act-rank", "topk", {"pool": "all"}),
-    ("act-rank", "topk-local", {"local": 2}),
+    ("act-rank", "local", {"refit_every": 10}),
+    ("act-rank", "topk", {}),
 ]
 
 

@@ -245,6 +245,12 @@ def test_local_search_steps_to_neighbours_of_the_incumbent(table):
         assert distance == 1 or all(oracle_is_known(history[:i], m) for m in space.mutations(incumbent.cell))
 
 
+def test_local_search_refits_only_every_n_evaluations(table):
+    Ordinal.fits = []
+    _strategy_run(table, "local", Surrogate(Ordinal, "online", min_fit=5), budget=40, init=10, refit_every=10)
+    assert Ordinal.fits == [10, 20, 30]
+
+
 def oracle_is_known(history, cell) -> bool:
     return any(e.cell == tuple(cell) for e in history)
 

@@ -33,24 +33,31 @@ class HybridSearch:
 
     `k=1, local=1` (registered as `local`) is a local search: the best-scored unevaluated neighbour of
     the incumbent each step (a random one without a predictor), moving on as soon as one improves;
-    when every neighbour of the incumbent is known, the runner-up's neighbours come next."""
+    when every neighbour of the incumbent is known, the runner-up's neighbours come next.
+    `refit_every=N` asks the surrogate to refit only every N evaluations: slow predictors (the ACT
+    transformer) could not afford a refit after each of 210 one-cell steps."""
 
-    def __init__(self, init: int = 10, pool: int | str = "all", k: int = 5, local: int = 2, radius: int = 1):
+    def __init__(self, init: int = 10, pool: int | str = "all", k: int = 5, local: int = 2, radius: int = 1,
+                 refit_every: int = 1):
         self.init = init
         self.pool = pool
         self.k = k
         self.local = local
         self.radius = radius
+        self.refit_every = refit_every
 
     def run(self, oracle: Oracle, surrogate: Surrogate, rng: np.random.Generator) -> None:
         pool = check_pool(self.pool)
-        check_positive(k=self.k, radius=self.radius)
+        check_positive(k=self.k, radius=self.radius, refit_every=self.refit_every)
         if not 0 <= int(self.local) <= int(self.k):
             raise UserError(f"local must be in 0..k ({self.k}), got {self.local}")
+        refit_at = 0
         try:
             evaluate_all(oracle, unevaluated(oracle, rng, int(self.init)))
             while not oracle.exhausted:
-                surrogate.update(oracle)
+                if oracle.n_evals >= refit_at:
+                    surrogate.update(oracle)
+                    refit_at = oracle.n_evals + int(self.refit_every)
                 near = near_incumbents(oracle, int(self.radius))
                 near = near[rng.permutation(len(near))]
                 if int(self.local):
