@@ -15,6 +15,8 @@ atomically as soon as it finishes.
 from __future__ import annotations
 
 import argparse
+import fcntl
+import inspect
 import json
 import os
 import tempfile
@@ -31,7 +33,8 @@ from nasbench_rank.predictors.act import ACTPredictor
 OUT = Path(__file__).resolve().parents[1] / "results" / "act_tuning.csv"
 POOL, DATASET, METRIC, N_TRAIN = "unique", "cifar10", "valid", 900
 
-# name -> settings on top of ACTPredictor's defaults. Each line is one question asked on the
+# name -> settings on top of ACTPredictor's defaults (each row also stores the full resolved
+# settings in `params`, since defaults moved while tuning). Each line is one question asked on the
 # tuning seeds; the comment says what it probes.
 BASE = dict(augment="none", tta=1, effective=False, graph_bias=False)  # the plain model of the description
 CONFIGS: dict[str, dict] = {
@@ -49,10 +52,11 @@ CONFIGS: dict[str, dict] = {
     "epochs30": {"epochs": 30},
     "epochs120": {"epochs": 120},
     "batch64": {"batch_size": 64},
-    "lr3e-3": {"lr": 3e-3},
-    "H1L1": {"H_cycles": 1, "L_cycles": 1},
-    "steps1": {"halt_max_steps": 1},
-    "steps3": {"halt_max_steps": 3},
+    "lr1e-3": {"lr": 1e-3},
+    "steps2": {"halt_max_steps": 2},                         # ACT: two supervised steps, halting learned
+    "H2L1": {"H_cycles": 2},                                 # one extra recursion cycle without gradients
+    "H1L2": {"L_cycles": 2},                                 # two z_L updates per cycle
+    "H2L2_steps2": {"H_cycles": 2, "L_cycles": 2, "halt_max_steps": 2},  # the full recursion
     "ensemble3": {"n_models": 3},
 }
 KEY = ["config", "seed"]
@@ -75,7 +79,9 @@ def run_one(table: bench.Table, name: str, seed: int) -> dict:
     model.fit(table.cells[train], y[train])
     fit_seconds, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
     pred = model.predict(table.cells[test])
-    return {"config": name, "settings": json.dumps(settings, sort_keys=True), "predictor": "act",
+    params = {k: getattr(model, k) for k in inspect.signature(ACTPredictor).parameters}
+    return {"config": name, "settings": json.dumps(settings, sort_keys=True),
+            "params": json.dumps(params, sort_keys=True, default=str), "predictor": "act",
             "pool": POOL, "dataset": DATASET, "metric": METRIC, "n_train": len(train), "n_test": len(test),
             "seed": seed, "kendall": float(kendalltau(pred, y[test]).statistic),
             "spearman": float(spearmanr(pred, y[test]).statistic), "fit_seconds": round(fit_seconds, 2),
@@ -109,8 +115,11 @@ def main() -> None:
             row = run_one(table, name, seed)
             print(f"{name:>18} seed {seed:>3}  kendall {row['kendall']:.4f}  spearman {row['spearman']:.4f}  "
                   f"fit {row['fit_seconds']:.1f}s (cpu {row['fit_cpu_seconds']:.1f}s)", flush=True)
-            rows = pd.read_csv(OUT) if OUT.exists() else pd.DataFrame()
-            save(pd.concat([rows, pd.DataFrame([row])], ignore_index=True))
+            OUT.parent.mkdir(parents=True, exist_ok=True)
+            with open(OUT.with_suffix(".lock"), "w") as lock:  # parallel runs append without losing rows
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                rows = pd.read_csv(OUT) if OUT.exists() else pd.DataFrame()
+                save(pd.concat([rows, pd.DataFrame([row])], ignore_index=True))
     rows = pd.read_csv(OUT)
     summary = rows[rows["config"].isin(names) & rows["seed"].isin(seeds)].groupby("config").agg(
         kendall=("kendall", "mean"), kendall_std=("kendall", "std"), n=("seed", "size"),
