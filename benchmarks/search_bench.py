@@ -32,7 +32,6 @@ from nasbench_rank.search import run_search, summarise
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 DATASETS = ("cifar10", "cifar100", "imagenet16")
 XGB = {"n_estimators": 200}  # 200 trees: online refits stay ~0.1 s; recorded in every row
-KEY = ("setting", "predictor", "search", "search_kwargs", "predictor_kwargs", "mode", "dataset", "metric", "seed")
 
 # (predictor, search, search settings) per setting; None = no predictor.
 ARTICLE = [

@@ -88,12 +88,12 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
         raise UserError(f"budget {budget} is smaller than the {init} cells search {search!r} starts with")
     table = table if table is not None else bench.load()
 
+    if predictor is not None:  # build one now so that a rejected setting fails before any evaluation
+        plugins.predictors.create(predictor, **predictor_kwargs)
     pretraining = predictor is not None and mode != "online"
     pre_cells = pre_y = pre_idx = None
     if pretraining:
         pre_cells, pre_y, pre_idx = pretraining_set(table, source, metric, n_train, seed)
-        # Build one predictor now so that a rejected setting fails before any fitting.
-        plugins.predictors.create(predictor, **predictor_kwargs)
     make = None if predictor is None else (lambda: plugins.predictors.create(predictor, **predictor_kwargs))
     surrogate = Surrogate(make, mode, pre_cells, pre_y, same_dataset=source == dataset)
     pretrain_fit = surrogate.fit_seconds

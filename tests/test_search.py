@@ -287,21 +287,16 @@ def test_run_search_row_and_trace_follow_the_protocol(table):
 
 
 def test_evals_to_optimum_counts_the_evaluation_that_found_it(table):
-    class Perfect(OracleTable):
-        pass
-
-    from nasbench_rank.plugins import get_plugins
+    from nasbench_rank.plugins import Entry, get_plugins
 
     registry = get_plugins().predictors
-    from nasbench_rank.plugins import Entry
-
-    registry.add(Entry("perfect-test-only", "predictor", lambda: Perfect(table, "imagenet16", "valid"), "tests", ""))
+    registry.add(Entry("perfect-test-only", "predictor", lambda: OracleTable(table, "imagenet16", "valid"), "tests", ""))
     try:
         run, trace = run_search("perfect-test-only", "topk", dataset="imagenet16", budget=12, n_train=20,
                                 search_kwargs={"init": 3, "pool": "all"}, table=table)
     finally:
         del registry._entries["perfect-test-only"]
-    # three random cells, then the first guided pick is the validation optimum 10676 (test 46.4..)
+    # three random cells, then the first guided pick is the validation optimum 10676
     assert run["evals_to_optimum"] == 4 and run["reached_optimum"] and trace[3]["index"] == 10676
     assert run["optimum_test"] == pytest.approx(table.query(10676, "imagenet16", "test"))
     assert run["best_index"] == 10676
@@ -342,6 +337,7 @@ def test_same_seed_same_run(table):
     (("xgb", "topk"), {"dataset": "mnist"}, UserError),
     (("xgb", "topk"), {"loss": "nope"}, PluginError),
     (("xgb", "topk"), {"predictor_kwargs": {"bogus": 1}}, PluginError),
+    (("xgb", "topk"), {"predictor_kwargs": {"bogus": 1}, "mode": "online"}, PluginError),
 ])
 def test_run_search_rejects_bad_input(table, args, kwargs, error):
     with pytest.raises(error):
