@@ -59,6 +59,7 @@ CONFIGS: dict[str, dict] = {
     "H1L2": {"L_cycles": 2},                                 # two z_L updates per cycle
     "H2L2_steps2": {"H_cycles": 2, "L_cycles": 2, "halt_max_steps": 2},  # the full recursion
     "ensemble3": {"n_models": 3},
+    "best": {"n_models": 3, "epochs": 120},                # the act-best preset: both gains above together
     "threads2": {"threads": 2},                              # the default, timed with two torch threads
 }
 KEY = ["config", "seed"]
