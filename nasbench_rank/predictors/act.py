@@ -188,8 +188,11 @@ class RecursiveNet(nn.Module):
 class ACTPredictor:
     """Recursive transformer with deep supervision and learned halting; any loss plugin.
 
-    Every setting is a keyword argument; defaults fit 900 cells in well under a minute on two CPU
-    cores. `n_models > 1` trains a seed ensemble (mean prediction, `predict_std` its spread).
+    Every setting is a keyword argument; defaults fit 900 cells in under a minute on one CPU thread.
+    They keep one recursion cycle and one ACT step because, on 900 cells, more cycles or steps
+    ranked worse at several times the cost (benchmarks/act_tuning.py); raise `H_cycles`, `L_cycles`
+    and `halt_max_steps` for the full recursion. `n_models > 1` trains a seed ensemble (mean
+    prediction, `predict_std` its spread).
     """
 
     def __init__(self, loss: str | Callable = "mixed", loss_kwargs: dict | None = None, hidden: int = 64,
