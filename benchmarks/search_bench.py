@@ -143,7 +143,18 @@ def summary(frames: list[pd.DataFrame]) -> pd.DataFrame:
         rows.append({**dict(zip(groups, key)), **s, "optimum_metric": group["optimum_metric"].iloc[0],
                      "optimum_test": group["optimum_test"].iloc[0], "pretrain_evals": int(group["pretrain_evals"].iloc[0]),
                      "bar": text, "meets_bar": bool(test(s)), "version": group["version"].iloc[-1]})
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    order = frame.apply(_grid_position, axis=1)
+    return frame.iloc[sorted(range(len(frame)), key=lambda i: order.iloc[i])].reset_index(drop=True)
+
+
+def _grid_position(row: pd.Series) -> tuple:
+    """Where a summary row's setting, strategy and dataset come in the grids above (unknown rows last)."""
+    grid = ARTICLE if row["setting"] == "article" else STANDARD
+    names = [((p or "none"), s, kwargs_text(k)) for p, s, k in grid]
+    strategy = (row["predictor"], row["search"], row["search_kwargs"])
+    return (row["setting"] != "article", names.index(strategy) if strategy in names else len(names),
+            DATASETS.index(row["dataset"]) if row["dataset"] in DATASETS else len(DATASETS))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,7 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     table = bench.load()
     predictors = {p.strip() for p in args.predictors.split(",") if p.strip()}
-    for setting in [s.strip() for s in args.settings.split(",")] if not args.report else []:
+    settings = [s.strip() for s in args.settings.split(",") if s.strip()]
+    if not set(settings) <= {"article", "standard"}:
+        parser.error(f"--settings takes article and/or standard, got {args.settings!r}")
+    for setting in settings if not args.report else []:
         run_setting(setting, predictors, args.seeds, table, args.out)
     frames = [pd.read_csv(args.out / f"search_{s}.csv") for s in ("article", "standard") if (args.out / f"search_{s}.csv").exists()]
     table_out = summary(frames)
