@@ -40,11 +40,14 @@ class Surrogate:
 
     `make_predictor=None` is the null surrogate of a search without a predictor: it never scores.
     Refits happen in `update` once `refit_every` new evaluations have arrived since the last fit.
+    `frozen=(model, fit_seconds)` hands in a predictor already fitted on exactly these pretraining
+    cells (the same seed fits the same model), so one pretraining serves several searches.
     """
 
     def __init__(self, make_predictor: Callable[[], Any] | None, mode: str = "pretrained",
                  pretrain_cells: np.ndarray | None = None, pretrain_y: np.ndarray | None = None,
-                 same_dataset: bool = True, min_fit: int = 5, refit_every: int = 1):
+                 same_dataset: bool = True, min_fit: int = 5, refit_every: int = 1,
+                 frozen: tuple[Any, float] | None = None):
         check_mode(mode)
         if min_fit < 2:
             raise UserError(f"min_fit must be >= 2 (a predictor needs two cells to rank), got {min_fit}")
@@ -71,7 +74,18 @@ class Surrogate:
                 raise UserError(f"mode {mode!r} needs at least {min_fit} pretraining cells with labels")
             if len(self._pre_cells) != len(self._pre_y):
                 raise UserError("pretraining cells and labels differ in length")
-            self._frozen = self._fit(self._pre_cells, self._pre_y)
+            if frozen is None:
+                self._frozen = self._fit(self._pre_cells, self._pre_y)
+            else:
+                self._frozen, seconds = frozen
+                self.fit_seconds += seconds
+                self.n_fits += 1
+        self._frozen_seconds = self.fit_seconds
+
+    @property
+    def frozen(self) -> tuple[Any, float] | None:
+        """(the pretrained predictor, the seconds its fit took), for reuse by another search."""
+        return None if self._frozen is None else (self._frozen, self._frozen_seconds)
 
     @property
     def active(self) -> bool:

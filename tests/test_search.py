@@ -393,3 +393,18 @@ def test_parse_value_types():
     from nasbench_rank.commands.run import parse_value
 
     assert [parse_value(v) for v in ("3", "0.5", "true", "all", "none")] == [3, 0.5, True, "all", None]
+
+
+def test_one_pretraining_serves_searches_on_every_target_with_identical_results(table, monkeypatch):
+    from nasbench_rank import search as search_module
+
+    monkeypatch.setattr(search_module, "_PRETRAINED", search_module.OrderedDict())
+    args = dict(mode="pretrained", budget=20, metric="test", seed=3, n_train=100, predictor_kwargs=XGB, table=table)
+    first, _ = run_search("xgb", "topk", dataset="cifar100", **args)
+    reused, trace = run_search("xgb", "topk", dataset="imagenet16", **args)
+    assert len(search_module._PRETRAINED) == 1
+    assert reused["fit_seconds_total"] == first["fit_seconds_total"]  # the one fit's cost, reported by both
+    search_module._PRETRAINED.clear()
+    fresh, fresh_trace = run_search("xgb", "topk", dataset="imagenet16", **args)
+    assert [r["index"] for r in trace] == [r["index"] for r in fresh_trace]
+    assert reused["best_test"] == fresh["best_test"]
