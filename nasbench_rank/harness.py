@@ -35,6 +35,7 @@ from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from . import __version__
 from .errors import UserError
+from .search import CACHE_ENV
 from .spec import Cell, Spec
 
 #: runner(kind, settings) -> {"rows": [...], "trace": [...], "files": {name: text}} ("rows" required).
@@ -403,6 +404,10 @@ def run_grid(spec: Spec, out_dir: str | Path, *, workers: int | None = None, exe
     bar = Progress(report.total, report.skipped, stream, enabled=progress)
     bar.show()
     clock = time.perf_counter()
+    # Pretrained predictors shared by the cells of this grid (see search.CACHE_ENV); spawned workers
+    # inherit the variable. A caller's own setting wins.
+    cache_was_set = CACHE_ENV in os.environ
+    os.environ.setdefault(CACHE_ENV, str(out_dir.resolve() / "cache"))
     if not todo:
         results: Iterator[tuple[Cell, dict[str, Any]]] = iter(())
     elif executor == "dask":
@@ -423,6 +428,8 @@ def run_grid(spec: Spec, out_dir: str | Path, *, workers: int | None = None, exe
     finally:
         if hasattr(results, "close"):
             results.close()  # runs the executor's cleanup now, also when interrupted
+        if not cache_was_set:
+            os.environ.pop(CACHE_ENV, None)
         report.seconds = time.perf_counter() - clock
         manifest.update(status=status, finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                         skipped=report.skipped, ran=report.ran, failed=len(report.failed),

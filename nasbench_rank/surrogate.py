@@ -80,12 +80,6 @@ class Surrogate:
                 self._frozen, seconds = frozen
                 self.fit_seconds += seconds
                 self.n_fits += 1
-        self._frozen_seconds = self.fit_seconds
-
-    @property
-    def frozen(self) -> tuple[Any, float] | None:
-        """(the pretrained predictor, the seconds its fit took), for reuse by another search."""
-        return None if self._frozen is None else (self._frozen, self._frozen_seconds)
 
     @property
     def active(self) -> bool:
