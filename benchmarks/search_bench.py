@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from nasbench_rank import bench
-from nasbench_rank.search import run_search, summarise
+from nasbench_rank.search import CACHE_ENV, run_search, summarise
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 DATASETS = ("cifar10", "cifar100", "imagenet16")
@@ -170,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     table = bench.load()
     predictors = {p.strip() for p in args.predictors.split(",") if p.strip()}
+    # one pretrained fit per (predictor, seed) serves every strategy and dataset of that seed
+    os.environ.setdefault(CACHE_ENV, str(RESULTS / "tmp" / "search_bench_pretrained"))
     settings = [s.strip() for s in args.settings.split(",") if s.strip()]
     if not set(settings) <= {"article", "standard"}:
         parser.error(f"--settings takes article and/or standard, got {args.settings!r}")
