@@ -59,6 +59,9 @@ CONFIGS: dict[str, dict] = {
     "H2L1": {"H_cycles": 2},                                 # one extra recursion cycle without gradients
     "H1L2": {"L_cycles": 2},                                 # two z_L updates per cycle
     "H2L2_steps2": {"H_cycles": 2, "L_cycles": 2, "halt_max_steps": 2},  # the full recursion
+    # at the default lr the full recursion collapses to a constant prediction; these two show why
+    "H2L2_steps2_lr5e-4": {"H_cycles": 2, "L_cycles": 2, "halt_max_steps": 2, "lr": 5e-4},
+    "H2L2_steps2_nohalt": {"H_cycles": 2, "L_cycles": 2, "halt_max_steps": 2, "halt_weight": 0.0},
     "ensemble3": {"n_models": 3},
     "best": {"n_models": 3, "epochs": 120},                # the act-best preset: both gains above together
     "threads1": {"threads": 1},                              # the default, timed again on a quieter machine
