@@ -422,3 +422,37 @@ def test_pretrained_fits_are_shared_through_the_disk_cache(table, monkeypatch, t
     again, again_trace = run_search("xgb", "topk", dataset="cifar10", **args)
     assert again["fit_seconds_total"] == first["fit_seconds_total"]
     assert [r["index"] for r in again_trace] == [r["index"] for r in first_trace]
+
+
+def test_run_command_keeps_finished_seeds_when_a_later_seed_fails(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from nasbench_rank import search as search_module
+    from nasbench_rank.cli import cli
+
+    real = search_module.run_search
+
+    def failing_second_seed(*args, seed, **kwargs):
+        if seed == 1:
+            raise UserError("simulated failure in seed 1")
+        return real(*args, seed=seed, **kwargs)
+
+    monkeypatch.setattr(search_module, "run_search", failing_second_seed)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["run", "--predictor", "xgb", "--search", "random", "--mode", "pretrained",
+                                      "--budget", "12", "--n-train", "20", "--seeds", "2", "--set", "n_estimators=5",
+                                      "--out-dir", str(out)])
+    assert result.exit_code != 0
+    with open(out / "runs.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["seed"] for r in rows] == ["0"]
+
+
+def test_run_command_refuses_unknown_names_before_starting_a_seed(tmp_path):
+    from click.testing import CliRunner
+
+    from nasbench_rank.cli import cli
+
+    result = CliRunner().invoke(cli, ["run", "--predictor", "xgb", "--search", "bogus", "--out-dir", str(tmp_path)])
+    assert result.exit_code != 0 and "unknown search 'bogus'" in str(result.exception)
+    assert "seed 0" not in result.output

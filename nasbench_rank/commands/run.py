@@ -12,6 +12,7 @@ import click
 
 from .. import bench
 from ..errors import UserError
+from ..plugins import get_plugins
 from ..search import RUN_COLUMNS, TRACE_COLUMNS, summarise
 from ..surrogate import MODES
 
@@ -89,7 +90,16 @@ def run(predictor: str | None, search: str, dataset: str, source: str, mode: str
         raise UserError(f"--mode {mode} needs --predictor")
     predictor_kwargs = parse_settings(predictor_set, "--set")
     search_kwargs = parse_settings(search_set, "--search-set")
+    plugins = get_plugins()  # names and dataset checked before the first seed prints anything
+    plugins.searches.get(search)
+    if predictor is not None:
+        plugins.predictors.get(predictor)
+    if loss is not None:
+        plugins.losses.get(loss)
+    bench.canonical_dataset(dataset)
+    bench.canonical_dataset(source)
     table = bench.load(data_path)
+    out = Path(out_dir)
     runs: list[dict] = []
     trace: list[dict] = []
     for i, seed in enumerate(range(seed_start, seed_start + seeds), start=1):
@@ -106,9 +116,9 @@ def run(predictor: str | None, search: str, dataset: str, source: str, mode: str
             f"  gpu-hours {row['gpu_hours']:.1f}  fit {row['fit_seconds_total']:.1f}s"
             f"  search {1000 * row['search_seconds_per_eval']:.1f} ms/eval"
         )
-    out = Path(out_dir)
-    write_csv_atomic(out / "runs.csv", runs, RUN_COLUMNS)
-    write_csv_atomic(out / "trace.csv", trace, TRACE_COLUMNS)
+        # rewritten after every seed: an interrupted run keeps the seeds it finished
+        write_csv_atomic(out / "runs.csv", runs, RUN_COLUMNS)
+        write_csv_atomic(out / "trace.csv", trace, TRACE_COLUMNS)
     s = summarise(runs)
     click.echo(
         f"overall ({s['seeds']} seeds): best test {s['best_test_mean']:.2f} +- {s['best_test_std']:.2f}%"
