@@ -157,8 +157,7 @@ class Table:
         return int(self._index_of_ordinal[space.to_ordinal(cell)])
 
     def indices_of(self, cells) -> np.ndarray:
-        arr = space.as_array(cells)
-        return self._index_of_ordinal[arr @ space._PLACES]
+        return self._index_of_ordinal[space.ordinals(cells)]
 
     def cell_of(self, index: int) -> space.Cell:
         index = int(index)
@@ -209,7 +208,7 @@ def read_table(path: Path) -> Table:
     validate_frame(df)
     cells = space.as_array([space.parse(a) for a in df["arch"]])
     index_of_ordinal = np.empty(space.N_CELLS, dtype=np.int64)
-    index_of_ordinal[cells @ space._PLACES] = np.arange(space.N_CELLS)
+    index_of_ordinal[space.ordinals(cells)] = np.arange(space.N_CELLS)
     return Table(df=df, path=path, sha256=sha256_of(path), cells=cells, _index_of_ordinal=index_of_ordinal)
 
 

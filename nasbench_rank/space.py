@@ -82,6 +82,11 @@ def to_ordinal(cell: Sequence[int]) -> int:
     return int(np.dot(validate(cell), _PLACES))
 
 
+def ordinals(cells: Iterable[Sequence[int]]) -> np.ndarray:
+    """The ordinal of each cell (vectorised `to_ordinal`), as an int64 array."""
+    return as_array(cells) @ _PLACES
+
+
 def from_ordinal(ordinal: int) -> Cell:
     if not 0 <= int(ordinal) < N_CELLS:
         raise ValueError(f"ordinal {ordinal} outside 0..{N_CELLS - 1}")

@@ -16,7 +16,6 @@ from .errors import UserError
 from .oracle import Oracle
 
 _ALL = space.all_cells()
-_PLACES = space.N_OPS ** np.arange(space.N_EDGES - 1, -1, -1)
 MODES: tuple[str, ...] = ("pretrained", "online", "pretrained+online")
 
 
@@ -157,7 +156,7 @@ class Surrogate:
 
 def _cached(cache: np.ndarray, predict: Callable[[np.ndarray], np.ndarray], cells) -> np.ndarray:
     """`predict(cells)` through a per-ordinal cache: only cells never asked before are predicted."""
-    ordinals = space.as_array(cells) @ _PLACES
+    ordinals = space.ordinals(cells)
     missing = np.unique(ordinals[np.isnan(cache[ordinals])])
     if len(missing):
         cache[missing] = np.asarray(predict(_ALL[missing]), dtype=np.float32)

@@ -80,3 +80,8 @@ def test_functional_key_merges_cells_that_compute_the_same_function():
     conv = space.parse("|none~0|+|none~0|none~1|+|nor_conv_3x3~0|none~1|none~2|")
     assert space.functional_key(chain) == space.functional_key(dead) == "x"
     assert space.functional_key(conv) != "x"
+
+
+def test_ordinals_vectorise_to_ordinal():
+    cells = space.all_cells()[[0, 5, 15624]]
+    assert space.ordinals(cells).tolist() == [space.to_ordinal(c) for c in cells] == [0, 5, 15624]

@@ -92,7 +92,7 @@ def _functional_groups() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def functional_copies(cells: np.ndarray) -> list[np.ndarray]:
     """For each cell, the ordinals of every cell that computes the same function (itself included)."""
     group, starts, order = _functional_groups()
-    ords = space.as_array(cells) @ space._PLACES
+    ords = space.ordinals(cells)
     return [order[starts[g]:starts[g + 1]] for g in group[ords]]
 
 
@@ -362,7 +362,7 @@ class ACTPredictor:
         if self.tta <= 1:
             return arr, np.arange(len(arr))
         all_cells = space.all_cells()
-        own = arr @ space._PLACES
+        own = space.ordinals(arr)
         parts, owner = [], []
         for i, (o, c) in enumerate(zip(own, functional_copies(arr))):
             others = c[c != o][: self.tta - 1]
