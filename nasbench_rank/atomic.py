@@ -1,0 +1,49 @@
+"""Atomic file writes: write a temporary file beside the target, then rename it over the target.
+
+A reader (or a resumed run after a kill) sees either the old file or the new one, never half of one.
+Every module that writes a result, a record or a cache entry goes through here.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+
+def write_with(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
+    """Call `write(tmp_path)` to fill a temporary file beside `path`, then rename it to `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    return write_with(path, write)
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_csv(path: str | os.PathLike, rows: list[dict], columns: tuple[str, ...] | list[str] | None = None) -> Path:
+    """Rows (dicts) as a CSV with `columns` in that order (all keys of the first row when None)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=list(columns) if columns is not None else None)
+    return write_with(path, lambda tmp: frame.to_csv(tmp, index=False))

@@ -1,0 +1,75 @@
+"""What produced a result: the table it read and the code that ran.
+
+Every result row and record carries `provenance(table)`; caches and resume keys include
+`code_key()` and the table's checksum, so that a fit or a finished cell made from another table or
+another version of the code is never reused.
+"""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from . import __version__
+
+PROVENANCE_COLUMNS: tuple[str, ...] = (
+    "table_sha256", "table_verified", "package_version", "source_revision",
+    "torch_version", "xgboost_version", "numpy_version",
+)
+
+
+def _dist_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+@functools.lru_cache(maxsize=1)
+def source_revision() -> str:
+    """The git commit of the checkout the package runs from ('' when not a git checkout); '+dirty'
+    is appended when tracked files differ from that commit."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return ""
+    try:
+        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return rev + ("+dirty" if dirty else "")
+
+
+@functools.lru_cache(maxsize=1)
+def code_versions() -> dict[str, str]:
+    """Package and library versions, read from installed metadata (no heavy import)."""
+    xgb = _dist_version("xgboost") or _dist_version("xgboost-cpu")
+    return {
+        "package_version": __version__,
+        "source_revision": source_revision(),
+        "torch_version": _dist_version("torch"),
+        "xgboost_version": xgb,
+        "numpy_version": _dist_version("numpy"),
+    }
+
+
+def code_key() -> str:
+    """One string that changes whenever the code that computes a result may have changed."""
+    v = code_versions()
+    return "|".join((v["package_version"], v["source_revision"], v["torch_version"], v["xgboost_version"],
+                     v["numpy_version"]))
+
+
+def provenance(table=None) -> dict[str, object]:
+    """The provenance columns for a result computed from `table` (an object with `sha256` and
+    `verified`; None when no table was read)."""
+    out: dict[str, object] = {
+        "table_sha256": getattr(table, "sha256", "") if table is not None else "",
+        "table_verified": bool(getattr(table, "verified", False)) if table is not None else False,
+    }
+    out.update(code_versions())
+    return {c: out[c] for c in PROVENANCE_COLUMNS}
