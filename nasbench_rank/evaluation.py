@@ -23,10 +23,10 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from . import __version__, bench
+from . import __version__, bench, space
 from .errors import UserError
 
-POOLS: tuple[str, ...] = ("full", "unique")
+POOLS: tuple[str, ...] = ("full", "unique", "functional")
 TOP_FRACTION = 0.05
 #: Columns that identify a row: two rows with equal keys measure the same thing.
 ROW_KEY: tuple[str, ...] = ("predictor", "loss", "predictor_kwargs", "pool", "metric", "source", "target",
@@ -36,11 +36,16 @@ COLUMNS: tuple[str, ...] = ROW_KEY + SCORES + ("transfer", "version")
 
 
 def pool_indices(table: bench.Table, pool: str) -> np.ndarray:
-    """Official indices a protocol draws from: every cell, or the first cell of each unique_id."""
+    """Official indices a protocol draws from: every cell, the first cell of each unique_id, or the
+    first cell of each functional class (`space.functional_key`)."""
     if pool == "full":
         return np.arange(len(table))
     if pool == "unique":
         _, first = np.unique(table.unique_ids(), return_index=True)
+        return np.sort(first)
+    if pool == "functional":  # one cell per functional class: no test cell has a twin in training
+        keys = np.array([space.functional_key(table.cell_of(i)) for i in range(len(table))])
+        _, first = np.unique(keys, return_index=True)
         return np.sort(first)
     raise UserError(f"unknown pool {pool!r}; known: {', '.join(POOLS)}")
 

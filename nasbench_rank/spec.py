@@ -24,7 +24,7 @@ from . import bench, space
 from .errors import UserError
 
 KINDS: tuple[str, ...] = ("eval", "search")
-POOLS: dict[str, int] = {"full": space.N_CELLS, "unique": 6466}  # unique: one cell per unique_id
+POOLS: dict[str, int] = {"full": space.N_CELLS, "unique": 6466, "functional": 4930}  # one cell per unique_id / per functional class
 MODES: tuple[str, ...] = ("pretrained", "online", "pretrained+online")
 TOP_LEVEL_KEYS: tuple[str, ...] = ("name", "description", "defaults") + KINDS
 NO_PREDICTOR = "none"  # in a search block's predictors: search without a predictor

@@ -211,3 +211,13 @@ def test_ensemble_wraps_any_predictor_and_bootstrap_widens_the_spread(table):
 def test_ensemble_refuses_fewer_than_two_members(table):
     with pytest.raises(UserError, match="n_models"):
         get_plugins().predictors.create("xgb-ensemble", n_models=1).fit(table.cells[:50], np.zeros(50, np.float32))
+
+
+def test_functional_pool_holds_one_cell_per_functional_class(table):
+    from nasbench_rank import evaluation, space
+
+    pool = evaluation.pool_indices(table, "functional")
+    keys = [space.functional_key(table.cell_of(i)) for i in pool]
+    assert len(pool) == 4930 == len(set(keys))
+    everything = {space.functional_key(table.cell_of(i)) for i in range(len(table))}
+    assert set(keys) == everything
