@@ -15,6 +15,7 @@ import hashlib
 import inspect
 import itertools
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,9 +75,20 @@ class Cell:
         return " ".join(parts) + f" seed={s['seed']}"
 
 
+#: Settings that do not change a cell's rows (what it also writes), so they are not part of its id:
+#: the same work gets the same id and is counted once.
+NOT_IN_ID: tuple[str, ...] = ("save_predictions",)
+#: The most cells one spec may expand to (expansion is linear; past this a spec is refused).
+MAX_CELLS = 100_000
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
 def cell_id(kind: str, settings: dict[str, Any]) -> str:
-    """Stable id: sha256 of the canonical JSON of kind + settings, 16 hex digits."""
-    blob = json.dumps({"kind": kind, **settings}, sort_keys=True, separators=(",", ":"))
+    """Stable id: sha256 of the canonical JSON of kind + the settings that determine the result
+    (all but `NOT_IN_ID`), 16 hex digits. The code version and the table are not part of it: they
+    are in every record, and a record of another table is not reused (see grid.store)."""
+    determining = {k: v for k, v in settings.items() if k not in NOT_IN_ID}
+    blob = json.dumps({"kind": kind, **determining}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -280,7 +292,13 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
     if len(problems) > n_before:
         return []
 
-    cells = []
+    n_cells = len(seeds)
+    for axis in axes.values():
+        n_cells *= len(axis)
+    if n_cells > MAX_CELLS:
+        check.bad(f"expands to {n_cells} cells, more than the {MAX_CELLS} one spec may hold; split it")
+        return []
+    cells, seen = [], set()
     names = list(axes)
     for combo in itertools.product(*(axes[n] for n in names)):
         s = dict(zip(names, combo))
@@ -292,7 +310,8 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
                 s.update(loss=None, source=None, mode=None, n_train=None, predictor_kwargs={})
         for seed in seeds:
             cell = make_cell(kind, {**s, "seed": seed})
-            if cell not in cells:  # predictor-free searches collapse the predictor axes
+            if cell.id not in seen:  # predictor-free searches collapse the predictor axes
+                seen.add(cell.id)
                 cells.append(cell)
     return cells
 
@@ -326,6 +345,8 @@ def expand(data: dict[str, Any], path: str = "<spec>", plugins: Any = None) -> t
             cells += _expand_block(kind, i, block, defaults, problems, plugins)
     if not any(data.get(k) for k in KINDS) and not problems:
         problems.append(f"no cells: add at least one [[eval]] or [[search]] block")
+    if len(cells) > MAX_CELLS:
+        problems.append(f"the spec expands to {len(cells)} cells, more than the {MAX_CELLS} one spec may hold; split it")
     cells.sort(key=lambda c: c.settings["seed"])  # seed-major: a partial grid covers every configuration
     seen: dict[str, Cell] = {}
     for cell in cells:
@@ -339,17 +360,20 @@ def load(path: str | Path, plugins: Any = None) -> Spec:
     """Read, check and expand a spec file; raise SpecError listing every problem."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise UserError(f"cannot read spec {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"spec {path} is not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(str(path), [f"not valid TOML: {exc}"]) from None
     cells, problems = expand(data, str(path), plugins)
     name = data.get("name", path.stem)
-    if not isinstance(name, str) or not name or "/" in name:
-        problems.append(f"name must be a non-empty string without '/', got {name!r}")
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or ".." in name:
+        problems.append(f"name must be letters, digits, '.', '_' or '-' (a folder name under results/, "
+                        f"starting with a letter or digit, no '..'), got {name!r}")
     if problems:
         raise SpecError(str(path), problems)
     return Spec(path=path, name=name, description=str(data.get("description", "")), cells=tuple(cells), text=text)

@@ -35,3 +35,22 @@ def failing_runner(kind, settings):
 def slow_runner(kind, settings):
     time.sleep(0.3)
     return fake_runner(kind, settings)
+
+
+KILL_ENV = "FAKE_CELLS_KILL_DIR"
+
+
+def killing_runner(kind, settings):
+    """Kills its own worker process (as SIGKILL or the OOM killer would) on the mlp cell of seed 1.
+    When $FAKE_CELLS_KILL_DIR holds a file named `once`, only the first attempt dies."""
+    if settings["predictor"] == "mlp" and settings["seed"] == 1:
+        import os
+        import signal
+        from pathlib import Path
+
+        folder = Path(os.environ[KILL_ENV])
+        died = folder / "died"
+        if not ((folder / "once").exists() and died.exists()):
+            died.write_text("x")
+            os.kill(os.getpid(), signal.SIGKILL)
+    return slow_runner(kind, settings)

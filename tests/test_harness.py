@@ -197,15 +197,17 @@ def test_dask_executor_on_a_local_cluster(grid, tmp_path):
     assert all(a[k].equals(b[k]) for k in a)
 
 
-def test_progress_line_shows_counts_and_eta():
-    bar = harness.Progress(total=10, skipped=4, enabled=True)
-    assert "ETA ?" in bar.line() and "4/10 cells" in bar.line()
-    bar.start -= 6.0  # six seconds for three cells: three more to go
-    for ok in (True, False, True):
-        bar.done += 1
-        bar.failed += not ok
-    line = bar.line()
-    assert "7/10 cells (4 already done, 1 failed)" in line and "ETA 0:00:06" in line
+def test_progress_is_a_tqdm_bar_that_counts_skipped_and_failed_cells(grid, tmp_path):
+    import io
+
+    stream = io.StringIO()
+    harness.run_grid(grid, tmp_path / "out", workers=1, runner=failing_runner, stream=stream)
+    text = stream.getvalue()
+    assert f"{len(grid)}/{len(grid)}" in text and "failed=2" in text and "cell" in text
+    harness.cell_path(tmp_path / "out", grid.cells[0].id).unlink()
+    stream = io.StringIO()
+    harness.run_grid(grid, tmp_path / "out", workers=1, runner=fake_runner, stream=stream)
+    assert f"{len(grid) - 3}/{len(grid)}" in stream.getvalue()  # starts at the cells already finished
 
 
 def test_bad_executor_settings_are_user_errors(grid, tmp_path):
