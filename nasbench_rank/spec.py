@@ -133,24 +133,85 @@ def _seeds(value: Any, where: str, problems: list[str]) -> list[int]:
     return seeds
 
 
-def _accepts(factory: Any, names: Iterable[str]) -> list[str]:
-    """The keyword arguments among `names` that `factory` would reject; [] when it cannot be told
-    without failing (a plugin whose module does not import is reported when its cell runs)."""
+def _signature(factory: Any) -> list[inspect.Parameter] | None:
+    """The keyword parameters `factory` (or the callable it lazily resolves to) takes; None when it
+    cannot be told without failing (a plugin whose module does not import is reported when its cell
+    runs) or when it takes any keyword (**kwargs)."""
     target = factory
     resolve = getattr(factory, "resolve", None)
     if callable(resolve):
         try:
             target = resolve()
         except Exception:
-            return []
+            return None
     try:
-        params = inspect.signature(target).parameters.values()
+        params = list(inspect.signature(target).parameters.values())
     except (TypeError, ValueError):
-        return []
+        return None
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return params
+
+
+def _accepts(factory: Any, names: Iterable[str]) -> list[str]:
+    """The keyword arguments among `names` that `factory` would reject ([] when it cannot be told)."""
+    params = _signature(factory)
+    if params is None:
         return []
     known = {p.name for p in params}
     return [n for n in names if n not in known]
+
+
+_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "dict": (dict,), "list": (list,),
+          "None": (type(None),)}
+
+
+def _value_problem(param: inspect.Parameter, value: Any) -> str | None:
+    """What is wrong with `value` for `param`, judged from its annotation (int, float, str, bool,
+    dict, None and unions of them) and its default: an integer setting whose default is a
+    non-negative integer is a count or a seed and must be >= 0."""
+    annotation = param.annotation if isinstance(param.annotation, str) else getattr(param.annotation, "__name__", "")
+    tokens = [t.strip() for t in str(annotation).split("|")] if annotation else []
+    if tokens and all(t in _TYPES for t in tokens):
+        allowed = tuple(k for t in tokens for k in _TYPES[t])
+        is_bool = isinstance(value, bool)
+        if not isinstance(value, allowed) or (is_bool and bool not in allowed):
+            return f"must be {' or '.join(tokens)}, got {value!r}"
+    default = param.default
+    if (isinstance(default, int) and not isinstance(default, bool) and default >= 0
+            and isinstance(value, int) and not isinstance(value, bool) and value < 0):
+        return f"must be >= 0, got {value}"
+    return None
+
+
+def check_settings(plugins: Any, kind: str, name: str, kwargs: dict[str, Any], fixed: dict[str, Any] | None = None,
+                   depth: int = 0) -> list[str]:
+    """Problems of the keyword settings `kwargs` for plugin `name` of `kind`: names it does not take
+    and values of the wrong type or sign, at every nesting level: `loss_kwargs` are checked against
+    the loss the predictor will use, `base_kwargs` against its base predictor, and so on for any
+    `X_kwargs` whose `X` names a plugin. `fixed`: settings the framework passes (e.g. the loss)."""
+    registry = plugins.registry(kind)
+    if not isinstance(name, str) or name not in registry or depth > 4:
+        return []
+    params = _signature(registry.get(name).factory)
+    if params is None:
+        return []
+    by_name = {p.name: p for p in params}
+    out = [f"{kind} {name!r} takes no {key!r}" for key in kwargs if key not in by_name]
+    merged = {**{p.name: p.default for p in params if p.default is not inspect.Parameter.empty}, **(fixed or {}), **kwargs}
+    for key, value in kwargs.items():
+        if key not in by_name:
+            continue
+        problem = _value_problem(by_name[key], value)
+        if problem:
+            out.append(f"{kind} {name!r}: {key} {problem}")
+        elif key.endswith("_kwargs") and isinstance(value, dict):
+            target = merged.get(key[: -len("_kwargs")])
+            for sub_kind in ("loss", "predictor", "search") if isinstance(target, str) else ():
+                if target in plugins.registry(sub_kind):
+                    out += [f"{p} (in {key})" for p in check_settings(plugins, sub_kind, target, value, None, depth + 1)]
+                    break
+    return out
 
 
 class _Checker:
@@ -203,14 +264,15 @@ class _Checker:
                 self.bad(f"{key} = {v!r}: must be one of {', '.join(allowed)}")
         return values
 
-    def positive_int(self, key: str, value: Any, allow: tuple[str, ...] = (), maximum: int = space.N_CELLS) -> list[Any]:
+    def positive_int(self, key: str, value: Any, allow: tuple[str, ...] = (), maximum: int = space.N_CELLS,
+                     minimum: int = 1) -> list[Any]:
         values = _as_list(value)
         for v in values:
             if v in allow:
                 continue
-            if not _count(v) or v > maximum:
+            if not _count(v) or v < minimum or v > maximum:
                 extra = f" or {' or '.join(map(repr, allow))}" if allow else ""
-                self.bad(f"{key} = {v!r}: must be an integer in 1..{maximum}{extra}")
+                self.bad(f"{key} = {v!r}: must be an integer in {minimum}..{maximum}{extra}")
         return values
 
     def table(self, key: str, value: Any) -> dict[str, Any]:
@@ -219,13 +281,37 @@ class _Checker:
             return {}
         return value
 
-    def kwargs_of(self, kind: str, names: list[Any], kwargs: dict[str, Any], key: str) -> None:
-        registry = self.plugins.registry(kind)
+    def kwargs_of(self, kind: str, names: list[Any], kwargs: dict[str, Any], key: str,
+                  fixed: list[dict[str, Any]] | None = None) -> None:
+        """Check `kwargs` for every plugin in `names`, once per framework-given setting in `fixed`."""
+        seen = set()
         for name in names:
-            if isinstance(name, str) and name in registry:
-                rejected = _accepts(registry.get(name).factory, kwargs)
-                if rejected:
-                    self.bad(f"{kind} {name!r} takes no {', '.join(map(repr, rejected))} ({key})")
+            for given in fixed or [{}]:
+                for problem in check_settings(self.plugins, kind, name, kwargs, given):
+                    if problem not in seen:
+                        seen.add(problem)
+                        self.bad(f"{problem} ({key})")
+
+    def search_start(self, names: list[Any], kwargs: dict[str, Any], budgets: list[Any]) -> None:
+        """A strategy's `init` (its random start) must fit the budget; `pool` is a count or 'all'."""
+        from .searches.base import check_pool
+
+        if "pool" in kwargs:
+            try:
+                check_pool(kwargs["pool"])
+            except UserError as exc:
+                self.bad(f"search_kwargs: {exc}")
+        registry = self.plugins.searches
+        for name in names:
+            if not isinstance(name, str) or name not in registry:
+                continue
+            params = {p.name: p for p in _signature(registry.get(name).factory) or []}
+            init = kwargs.get("init", params["init"].default if "init" in params else None)
+            if not isinstance(init, int) or isinstance(init, bool):
+                continue
+            for budget in budgets:
+                if _count(budget) and init > budget:
+                    self.bad(f"search {name!r} starts with init = {init} cells, more than budget = {budget}")
 
     def takes_loss(self, names: list[Any], losses: list[Any]) -> None:
         if not any(loss is not None for loss in losses):
@@ -260,18 +346,19 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
     axes["predictor"] = check.names("predictors", values["predictors"], "predictor", allow_none=kind == "search")
     axes["loss"] = check.names("losses", values["losses"], "loss", allow_none=True)
     axes["source"] = check.dataset("source", values["source"])
-    axes["n_train"] = check.positive_int("n_train", values["n_train"])
+    axes["n_train"] = check.positive_int("n_train", values["n_train"], minimum=2)  # a fit needs two cells
     axes["metric"] = check.choice("metric", values["metric"], bench.METRICS)
     seeds = _seeds(values["seeds"], where, problems)
     pkw = check.table("predictor_kwargs", values["predictor_kwargs"])
-    check.kwargs_of("predictor", axes["predictor"], pkw, "predictor_kwargs")
+    check.kwargs_of("predictor", axes["predictor"], pkw, "predictor_kwargs",
+                    [{"loss": loss} if loss is not None else {} for loss in axes["loss"]])
     check.takes_loss(axes["predictor"], axes["loss"])
     if kind == "eval":
         targets = check.dataset("targets", values["targets"])
         if len(set(targets)) != len(targets):
             check.bad(f"targets repeat: {targets}")
         axes["pool"] = check.choice("pool", values["pool"], POOLS)
-        axes["n_test"] = check.positive_int("n_test", values["n_test"], allow=("rest",))
+        axes["n_test"] = check.positive_int("n_test", values["n_test"], allow=("rest",), minimum=2)  # a rank needs two
         if not isinstance(values["save_predictions"], bool):
             check.bad(f"save_predictions must be true or false, got {values['save_predictions']!r}")
         for pool, n_train, n_test in itertools.product(axes["pool"], axes["n_train"], axes["n_test"]):
@@ -289,6 +376,7 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
         axes["budget"] = check.positive_int("budget", values["budget"])
         skw = check.table("search_kwargs", values["search_kwargs"])
         check.kwargs_of("search", axes["search"], skw, "search_kwargs")
+        check.search_start(axes["search"], skw, axes["budget"])
     if len(problems) > n_before:
         return []
 

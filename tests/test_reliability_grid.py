@@ -173,3 +173,29 @@ def test_a_cell_wanting_predictions_reruns_when_its_record_has_none(tmp_path):
     assert harness.run_grid(without, out, workers=1, runner=no_files, progress=False).ran == 0
     report = harness.run_grid(wanting, out, workers=1, runner=fake_runner, progress=False)
     assert report.ran == 1 and (out / "predictions" / wanting.cells[0].id / harness.PREDICTIONS_CSV).is_file()
+
+
+def test_ctrl_c_under_dask_says_one_line_and_exits_130(tmp_path):
+    """Ctrl-C reaches the whole process group (the cluster's processes too): one line, exit 130."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("dask.distributed")
+    path = tmp_path / "d.toml"
+    path.write_text('name = "d"\n[[eval]]\npredictors = ["xgb"]\npredictor_kwargs = {n_estimators = 20}\n'
+                    'n_train = 100\nseeds = 200\n')
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.Popen([sys.executable, "-m", "nasbench_rank.cli", "bench", str(path), "--out", str(out),
+                             "--executor", "dask", "--workers", "2", "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
+    deadline = time.time() + 120
+    while not list((out / "cells").glob("*.json")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 130 and len(lines) == 1 and lines[0].startswith("interrupted: "), err[-2000:]

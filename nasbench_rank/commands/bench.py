@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .. import harness
+from ..errors import UserError
 from ..spec import load
 
 
@@ -17,9 +18,9 @@ def _raise_interrupt(signum, frame) -> None:
 
 @click.command()
 @click.argument("spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "out_dir", type=click.Path(), default=None,
               help="output directory (default: results/<spec name>/)")
-@click.option("--workers", type=int, default=None, help="cells run in parallel (default: all CPU cores)")
+@click.option("--workers", type=int, default=None, help="cells run in parallel, >= 1 (default: one per CPU core)")
 @click.option("--threads", type=int, default=1, show_default=True, help="torch/BLAS threads per worker")
 @click.option("--executor", type=click.Choice(harness.EXECUTORS), default="local", show_default=True,
               help="local process pool, or dask (pip install 'nasbench-rank[dask]')")
@@ -27,13 +28,19 @@ def _raise_interrupt(signum, frame) -> None:
 @click.option("--dry-run", is_flag=True, help="check the spec, print the cell count and the first cells, run nothing")
 @click.option("--show", type=int, default=10, show_default=True, help="cells listed by --dry-run")
 @click.option("--no-progress", is_flag=True, help="no progress bar on stderr")
+@click.option("--wait", is_flag=True, help="when another run writes into the output folder, wait for it instead of refusing")
 def bench(spec_path: str, out_dir: str | None, workers: int | None, threads: int, executor: str,
-          address: str | None, dry_run: bool, show: int, no_progress: bool) -> int:
+          address: str | None, dry_run: bool, show: int, no_progress: bool, wait: bool) -> int:
     """Run every cell of the grid SPEC (a TOML file); finished cells are skipped on a rerun.
 
     Exit status: 0 all cells ok; 1 some cells failed (listed, and counted in the last line);
-    2 the spec was refused (every problem listed); 130 interrupted (finished cells are kept).
+    2 the spec or a setting was refused (every problem listed), or another run holds the output
+    folder; 130 interrupted (finished cells are kept).
     """
+    if workers is not None and workers < 1:
+        raise UserError(f"--workers must be >= 1, got {workers} (leave it out for one per CPU core)")
+    if threads < 1:
+        raise UserError(f"--threads must be >= 1, got {threads}")
     spec = load(spec_path)
     out = Path(out_dir) if out_dir else Path("results") / spec.name
     if dry_run:
@@ -50,10 +57,10 @@ def bench(spec_path: str, out_dir: str | None, workers: int | None, threads: int
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # a terminated run shuts its workers down
     try:
         report = harness.run_grid(spec, out, workers=workers, executor=executor, address=address,
-                                  threads=threads, progress=not no_progress)
+                                  threads=threads, progress=not no_progress, wait=wait)
     except KeyboardInterrupt:
         kept = sum(c.id in harness.finished_ids(out) for c in spec.cells)
-        click.echo(f"\ninterrupted: {kept}/{len(spec)} cells are finished in {out}; rerun the same command to resume",
+        click.echo(f"interrupted: {kept}/{len(spec)} cells are finished in {out}; rerun the same command to resume",
                    err=True)
         raise SystemExit(130) from None  # said once here; the CLI adds no second message
     finally:

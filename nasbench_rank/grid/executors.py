@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import platform
+import signal
 import sys
 import threading
 import time
@@ -83,6 +84,7 @@ def _watch_parent(parent: int) -> None:
 
 
 def _init_worker(threads: int, parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops the workers
     limit_threads(threads)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
@@ -153,8 +155,13 @@ def run_dask(cells: list[Cell], runner: Runner, threads: int, workers: int, addr
     if address:
         client = Client(address)
     else:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        # Its processes start with Ctrl-C ignored (inherited): the parent stops them, quietly.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=logging.ERROR)
+        finally:
+            signal.signal(signal.SIGINT, previous)
         client = Client(cluster)
     token = uuid.uuid4().hex[:8]
     futures: dict[Any, Cell] = {}
