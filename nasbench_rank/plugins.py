@@ -61,30 +61,53 @@ class Entry:
     source: str  # distribution name, or the built-in module
     version: str
     description: str = ""
+    plugin: str = ""  # the plugin that registered it: its entry point name (or built-in module)
+
+    def origin(self) -> str:
+        return f"{self.source} (plugin {self.plugin!r})" if self.plugin and self.plugin != self.source else self.source
 
 
 class Registry:
-    """Name -> Entry for one kind. A duplicate name fails naming both sources; an unknown name fails
-    listing the known ones and the closest match."""
+    """Name -> Entry for one kind. A name registered twice is set aside: using it fails naming both
+    sources and the way out, while every other name keeps working. An unknown name fails listing the
+    known ones, the closest match and the plugins that failed to load."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, failed: dict[str, str] | None = None):
         self.kind = kind
         self._entries: dict[str, Entry] = {}
+        self._clashes: dict[str, list[Entry]] = {}
+        self.failed = failed if failed is not None else {}  # plugin name -> why it did not load
 
-    def add(self, entry: Entry) -> None:
+    def add(self, entry: Entry) -> str | None:
+        """Register `entry`; when its name is taken, set the name aside and return the clash message."""
         if entry.name in self._entries:
-            first = self._entries[entry.name]
-            raise PluginError(
-                f"{self.kind} {entry.name!r} is registered twice: by {first.source} and by {entry.source}"
-            )
+            self._clashes[entry.name] = [self._entries.pop(entry.name)]
+        if entry.name in self._clashes:
+            self._clashes[entry.name].append(entry)
+            return self.clash(entry.name)
         self._entries[entry.name] = entry
+        return None
+
+    def clash(self, name: str) -> str:
+        entries = self._clashes[name]
+        sources = " and by ".join(e.origin() for e in entries)
+        plugins = ", ".join(repr(e.plugin) for e in entries if e.plugin)
+        return (f"{self.kind} {name!r} is registered twice: by {sources}; uninstall one, or block one by its plugin "
+                f"name with {BLOCK_ENV} (comma-separated; here: {plugins})")
+
+    def clashes(self) -> list[str]:
+        return sorted(self._clashes)
 
     def get(self, name: str) -> Entry:
+        if name in self._clashes:
+            raise PluginError(self.clash(name))
         if name not in self._entries:
             known = sorted(self._entries)
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise PluginError(f"unknown {self.kind} {name!r}.{hint} Known: {', '.join(known) or '(none)'}")
+            failed = "".join(f" Plugin {p!r} failed to load ({why}); it may have provided it."
+                             for p, why in sorted(self.failed.items()))
+            raise PluginError(f"unknown {self.kind} {name!r}.{hint} Known: {', '.join(known) or '(none)'}.{failed}")
         return self._entries[name]
 
     def create(self, name: str, **kwargs: Any) -> Any:
@@ -119,6 +142,10 @@ class Plugins:
     searches: Registry = field(default_factory=lambda: Registry("search"))
     errors: dict[str, str] = field(default_factory=dict)  # plugin name -> one-line error
     blocked: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for kind in KINDS:  # unknown-name messages name the plugins that failed to load
+            self.registry(kind).failed = self.errors
 
     def registry(self, kind: str) -> Registry:
         return {"predictor": self.predictors, "loss": self.losses, "search": self.searches}[kind]
@@ -184,18 +211,19 @@ def collect(pm: pluggy.PluginManager, sources: dict[str, tuple[str, str]], error
         for impl in hook.get_hookimpls():  # registration order
             dist, version = sources.get(impl.plugin_name, (impl.plugin_name, ""))
 
-            def register(name: str, factory: Callable[..., Any], description: str = "", *, _d=dist, _v=version) -> None:
+            def register(name: str, factory: Callable[..., Any], description: str = "", *, _d=dist, _v=version,
+                         _p=impl.plugin_name) -> None:
                 if not isinstance(name, str) or not name:
                     raise PluginError(f"a {kind} name must be a non-empty string, got {name!r}")
                 if not callable(factory):
                     raise PluginError(f"{kind} {name!r} from {_d}: factory is not callable")
-                registry.add(Entry(name, kind, factory, _d, _v, description))
+                clash = registry.add(Entry(name, kind, factory, _d, _v, description, _p))
+                if clash:
+                    plugins.errors[_p] = clash
 
             try:
                 impl.function(register=register)
-            except PluginError:
-                raise
-            except Exception as exc:
+            except Exception as exc:  # a plugin's own mistake (bad name, raising hook) is its alone
                 plugins.errors[impl.plugin_name] = _one_line(exc)
     return plugins
 

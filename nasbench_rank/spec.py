@@ -238,10 +238,13 @@ class _Checker:
                 continue
             if not isinstance(v, str) or not v:
                 self.bad(f"{key}: {v!r} is not a {kind} name")
+            elif v in registry.clashes():
+                self.bad(registry.clash(v))
             elif v not in registry:
                 close = difflib.get_close_matches(v, registry.names(), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                self.bad(f"unknown {kind} {v!r}{hint}; known: {', '.join(registry.names()) or '(none)'}")
+                failed = "".join(f"; plugin {p!r} failed to load ({why})" for p, why in sorted(registry.failed.items()))
+                self.bad(f"unknown {kind} {v!r}{hint}; known: {', '.join(registry.names()) or '(none)'}{failed}")
         return values
 
     def dataset(self, key: str, value: Any) -> list[str]:

@@ -46,14 +46,57 @@ def test_every_hook_has_a_test():
     assert hooks and not untested
 
 
-def test_duplicate_name_fails_naming_both_sources():
+def test_a_clash_names_both_sources_and_the_way_out_and_other_names_keep_working():
+    class Plugin:
+        @hookimpl
+        def register_predictors(self, register):
+            register("xgb", _Toy)
+            register("toy", _Toy)
+
+    loaded = plugins.load_plugins(("dup", Plugin()))  # loading does not fail
+    message = (r"predictor 'xgb' is registered twice: by nasbench-rank \(built-in\) \(plugin 'nasbench_rank.builtin.predictors'\)"
+               r" and by \(registered in code\) \(plugin 'dup'\); uninstall one, or block one by its plugin name with "
+               r"NASBENCH_RANK_BLOCK_PLUGINS")
+    with pytest.raises(PluginError, match=message):
+        loaded.predictors.get("xgb")
+    with pytest.raises(PluginError, match=message):
+        loaded.predictors.create("xgb")
+    assert "xgb" not in loaded.predictors and loaded.predictors.clashes() == ["xgb"]
+    assert loaded.predictors.create("toy").__class__ is _Toy and "mlp" in loaded.predictors
+    assert "registered twice" in loaded.errors["dup"]  # `nasbench-rank plugins` lists it
+
+
+def test_a_clash_fails_only_the_specs_that_use_the_name(tmp_path):
+    from nasbench_rank import spec
+
     class Plugin:
         @hookimpl
         def register_predictors(self, register):
             register("xgb", _Toy)
 
-    with pytest.raises(PluginError, match=r"'xgb' is registered twice: by nasbench-rank \(built-in\) and by \(registered in code\)"):
-        plugins.load_plugins(("dup", Plugin()))
+    loaded = plugins.load_plugins(("dup", Plugin()))
+    path = tmp_path / "s.toml"
+    path.write_text('[[eval]]\npredictors = ["mlp"]\n')
+    assert len(spec.load(path, plugins=loaded)) == 1
+    path.write_text('[[eval]]\npredictors = ["xgb"]\n')
+    with pytest.raises(spec.SpecError, match="'xgb' is registered twice"):
+        spec.load(path, plugins=loaded)
+
+
+def test_an_unknown_name_says_which_plugins_failed_to_load(tmp_path, monkeypatch):
+    (tmp_path / "knn_plugin.py").write_text("import sklearn_knn_that_is_missing\n")
+    _fake_distribution(tmp_path, "knn-dist", {"knn": "knn_plugin"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    loaded = plugins.load_plugins()
+    with pytest.raises(PluginError, match=r"unknown predictor 'knn'\..* Plugin 'knn' failed to load "
+                                          r"\(ModuleNotFoundError: No module named 'sklearn_knn_that_is_missing'\)"):
+        loaded.predictors.get("knn")
+    from nasbench_rank import spec
+
+    path = tmp_path / "s.toml"
+    path.write_text('[[eval]]\npredictors = ["knn"]\n')
+    with pytest.raises(spec.SpecError, match="plugin 'knn' failed to load"):
+        spec.load(path, plugins=loaded)
 
 
 def test_unknown_name_lists_known_names_and_the_closest_match():
