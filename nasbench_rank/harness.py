@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from . import __version__, atomic
 from .errors import UserError
+from .fit_cache import CACHE_ENV
 from .grid.executors import (EXECUTORS, Results, Runner, execute_cell, limit_threads, one_line, run_dask,
                              run_pool, run_serial)
 from .grid.store import (PREDICTIONS_CSV, cell_path, dump_json, finished_ids, load_records, pack_rows,
@@ -36,7 +37,6 @@ from .grid import store as _store
 from .provenance import code_versions, provenance
 from .spec import Cell, Spec
 
-CACHE_ENV = "NASBENCH_RANK_PRETRAINED_CACHE"  # the fit cache folder (see fit_cache); set per grid
 
 __all__ = ["EXECUTORS", "PREDICTIONS_CSV", "GridReport", "Runner", "atomic_write_text", "cell_path", "default_runner",
            "dump_json", "execute_cell", "exit_code", "finished_ids", "limit_threads", "load_records", "one_line",

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import bench, space
+from . import atomic, bench, space
 from .errors import DataError, UserError
 
 # our dataset -> (official dataset for valid, set, official dataset for test, set)
@@ -82,16 +81,7 @@ def convert(source: str | os.PathLike | dict, reference: bench.Table | None = No
 
 
 def write_atomic(df: pd.DataFrame, output: str | os.PathLike) -> None:
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            df.to_csv(fh, index=False, float_format="%.6g")
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_with(output, lambda tmp: df.to_csv(tmp, index=False, float_format="%.6g"))
 
 
 def import_official(source: str | os.PathLike | dict, output: str | os.PathLike, reference: bench.Table | None = None) -> int:

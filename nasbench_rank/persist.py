@@ -1,67 +1,290 @@
-"""Save a fitted predictor and load it back, so a pretrained predictor can be reused by later searches
-without refitting. A directory holds ``predictor.pkl`` (the fitted object) and ``meta.json`` (what
-it is and how it was fitted), so a reader can judge a saved predictor without unpickling it.
+"""Save a fitted predictor and load it back, in formats that cannot run code when read.
 
-Pickles run code when loaded: load only directories you (or someone you trust) wrote.
+A saved predictor is a directory with ``meta.json`` (its registered name, settings, fit protocol,
+class, versions) and ``state.npz`` (every array of its fitted state; read with
+``allow_pickle=False``). Loading builds a fresh predictor through the plugin registry from the
+name and settings (what a user could type), checks that it is of the saved class, and fills in the
+saved state:
+
+- plain values (numbers, strings, lists, dicts) are stored as JSON inside the npz;
+- numpy arrays and torch tensors as arrays; a torch module as its state_dict (arrays), loaded into
+  a module the predictor builds (see `MODULE_BUILDERS`);
+- an XGBoost model in XGBoost's own UBJ format;
+- a scikit-learn estimator as its parameters and fitted arrays (only classes under ``sklearn.``);
+- a predictor inside a predictor (an ensemble's members) the same way, built by its owner.
+
+A predictor holding anything else (a Python function, an arbitrary object) has no safe format:
+saving it raises `UnsafeState`, and callers refit instead. Nothing is ever unpickled; a directory
+written by an older version as a pickle is refused with the reason.
 """
 
 from __future__ import annotations
 
+import importlib
+import io
 import json
 import os
-import pickle
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from . import __version__
+import numpy as np
+
+from . import __version__, atomic
 from .errors import UserError
 
-PICKLE_NAME = "predictor.pkl"
+STATE_NAME = "state.npz"
 META_NAME = "meta.json"
-FORMAT = 1
+OLD_PICKLE_NAME = "predictor.pkl"
+FORMAT = 2
+_TREE = "__tree__"  # the npz entry holding the JSON tree (uint8 bytes)
 
+
+class UnsafeState(UserError):
+    """A fitted predictor holds state that has no format which cannot run code when read."""
+
+
+def class_path(obj: Any) -> str:
+    return f"{type(obj).__module__}:{type(obj).__qualname__}"
+
+
+def _module_builders() -> dict[tuple[str, str], Callable[[Any, dict[str, np.ndarray]], Any]]:
+    """(predictor class, attribute) -> build(predictor, state arrays) -> an empty torch module of the
+    right shape. A third-party predictor offers the same through a method
+    ``build_module(attribute, state)``."""
+    return {
+        ("nasbench_rank.predictors.mlp:MLPPredictor", "network_"): lambda p, st: p._network(st["0.weight"].shape[1]),
+        ("nasbench_rank.predictors.act:ACTPredictor", "models_"): lambda p, st: p._build(),
+    }
+
+
+MODULE_BUILDERS = _module_builders()
+
+
+def _predictor_builders() -> dict[tuple[str, str], Callable[[Any], Any]]:
+    """(predictor class, attribute) -> build(owner) -> an unfitted predictor held by the owner."""
+    def member(owner: Any) -> Any:
+        from .plugins import get_plugins
+
+        return get_plugins().predictors.create(owner.base, **(owner.base_kwargs or {}))
+
+    return {("nasbench_rank.predictors.ensemble:EnsemblePredictor", "members_"): member}
+
+
+PREDICTOR_BUILDERS = _predictor_builders()
+_XGB_CLASSES = ("XGBRegressor", "XGBRanker", "XGBClassifier")
+
+
+# ---- encoding ----------------------------------------------------------------------------------
+
+class _Encoder:
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def array(self, value: np.ndarray) -> str:
+        key = f"a{len(self.arrays)}"
+        self.arrays[key] = value
+        return key
+
+    def encode(self, value: Any, where: str) -> Any:
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, (list, tuple)):
+            return {"list": [self.encode(v, f"{where}[{i}]") for i, v in enumerate(value)]}
+        if isinstance(value, dict):
+            if not all(isinstance(k, str) for k in value):
+                raise UnsafeState(f"{where}: a dict with non-string keys")
+            return {"dict": {k: self.encode(v, f"{where}.{k}") for k, v in value.items()}}
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind not in "biufcUS":
+                raise UnsafeState(f"{where}: an array of {value.dtype}")
+            return {"array": self.array(value)}
+        torch = _torch_if_loaded()
+        if torch is not None and isinstance(value, torch.Tensor):
+            return {"tensor": self.array(value.detach().cpu().numpy())}
+        if torch is not None and isinstance(value, torch.nn.Module):
+            state = {k: self.array(v.detach().cpu().numpy()) for k, v in value.state_dict().items()}
+            return {"module": state, "training": value.training}
+        module = type(value).__module__
+        if module.startswith("xgboost") and type(value).__name__ in _XGB_CLASSES:
+            raw = value.get_booster().save_raw(raw_format="ubj")
+            return {"xgboost": type(value).__name__, "raw": self.array(np.frombuffer(bytes(raw), dtype=np.uint8))}
+        if module.startswith("sklearn.") and hasattr(value, "get_params"):
+            params = self.encode(value.get_params(deep=False), f"{where}.params")
+            fitted = {k: v for k, v in vars(value).items() if k.endswith("_")}
+            return {"sklearn": class_path(value), "params": params, "fitted": self.encode(fitted, where)}
+        if hasattr(value, "fit") and hasattr(value, "predict") and hasattr(value, "__dict__"):
+            return {"predictor": class_path(value), "state": self.encode(dict(vars(value)), where)}
+        raise UnsafeState(f"{where}: a {type(value).__module__}.{type(value).__qualname__} has no safe format")
+
+
+def _torch_if_loaded():
+    import sys
+
+    return sys.modules.get("torch")
+
+
+def dump_state(predictor: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(JSON tree, arrays) of every attribute of `predictor`; UnsafeState when one has no safe format."""
+    enc = _Encoder()
+    tree = enc.encode(dict(vars(predictor)), type(predictor).__name__)
+    return {"class": class_path(predictor), "state": tree}, enc.arrays
+
+
+def state_bytes(predictor: Any, meta: dict[str, Any] | None = None) -> bytes:
+    """The predictor's state (and `meta`) as the bytes of one npz file."""
+    tree, arrays = dump_state(predictor)
+    tree["meta"] = meta or {}
+    blob = np.frombuffer(json.dumps(tree, allow_nan=True).encode("utf-8"), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, **{_TREE: blob}, **arrays)
+    return buffer.getvalue()
+
+
+# ---- decoding ----------------------------------------------------------------------------------
+
+class _Decoder:
+    def __init__(self, arrays: Any):
+        self.arrays = arrays
+
+    def array(self, key: Any) -> np.ndarray:
+        if not isinstance(key, str) or key == _TREE or key not in self.arrays:
+            raise ValueError(f"missing array {key!r}")
+        return self.arrays[key]
+
+    def decode(self, value: Any, owner: Any, attr: str) -> Any:
+        if not isinstance(value, dict):
+            return value
+        if "list" in value:
+            return [self.decode(v, owner, attr) for v in value["list"]]
+        if "dict" in value:
+            return {k: self.decode(v, owner, attr) for k, v in value["dict"].items()}
+        if "array" in value:
+            return self.array(value["array"])
+        if "tensor" in value:
+            import torch
+
+            return torch.from_numpy(np.array(self.array(value["tensor"])))
+        if "module" in value:
+            return self.module(value, owner, attr)
+        if "xgboost" in value:
+            import xgboost
+
+            if value["xgboost"] not in _XGB_CLASSES:
+                raise ValueError(f"unknown xgboost class {value['xgboost']!r}")
+            model = getattr(xgboost, value["xgboost"])()
+            model.load_model(bytearray(self.array(value["raw"]).tobytes()))
+            return model
+        if "sklearn" in value:
+            return self.sklearn(value)
+        if "predictor" in value:
+            build = PREDICTOR_BUILDERS.get((class_path(owner), attr))
+            if build is None:
+                raise ValueError(f"no way to rebuild the predictor held in {attr}")
+            inner = build(owner)
+            return load_state(inner, {"class": value["predictor"], "state": value["state"]}, self.arrays)
+        raise ValueError(f"unknown entry {sorted(value)}")
+
+    def module(self, value: dict[str, Any], owner: Any, attr: str) -> Any:
+        import torch
+
+        state = {k: np.array(self.array(v)) for k, v in value["module"].items()}
+        build = getattr(owner, "build_module", None)
+        builder = MODULE_BUILDERS.get((class_path(owner), attr))
+        if builder is not None:
+            module = builder(owner, state)
+        elif callable(build):
+            module = build(attr, state)
+        else:
+            raise ValueError(f"no way to rebuild the torch module held in {attr}")
+        module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+        return module.train(bool(value.get("training", False)))
+
+    def sklearn(self, value: dict[str, Any]) -> Any:
+        from sklearn.base import BaseEstimator
+
+        module, _, name = str(value["sklearn"]).partition(":")
+        if not module.startswith("sklearn.") or "." in name:
+            raise ValueError(f"not a scikit-learn class: {value['sklearn']!r}")
+        cls = getattr(importlib.import_module(module), name, None)
+        if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
+            raise ValueError(f"not a scikit-learn estimator: {value['sklearn']!r}")
+        model = cls(**self.decode(value["params"], None, ""))
+        for k, v in self.decode(value["fitted"], None, "").items():
+            setattr(model, k, v)
+        return model
+
+
+def load_state(predictor: Any, tree: dict[str, Any], arrays: Any) -> Any:
+    """Fill the freshly built `predictor` with the saved state `tree` (of `dump_state`)."""
+    if tree.get("class") != class_path(predictor):
+        raise ValueError(f"saved state is of {tree.get('class')}, the registry built {class_path(predictor)}")
+    state = tree.get("state")
+    if not isinstance(state, dict) or "dict" not in state:
+        raise ValueError("saved state is not a table of attributes")
+    decoder = _Decoder(arrays)
+    for attr, value in state["dict"].items():
+        setattr(predictor, attr, decoder.decode(value, predictor, attr))
+    return predictor
+
+
+def read_state_bytes(data: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(tree, arrays) from npz bytes; raises ValueError (or OSError) on anything malformed."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    if _TREE not in arrays:
+        raise ValueError("no state tree")
+    tree = json.loads(arrays.pop(_TREE).tobytes().decode("utf-8"))
+    if not isinstance(tree, dict):
+        raise ValueError("state tree is not an object")
+    return tree, arrays
+
+
+def rebuild(name: str, kwargs: dict[str, Any], data: bytes) -> Any:
+    """A registered predictor `name` built with `kwargs`, filled with the state in npz `data`."""
+    from .plugins import get_plugins
+
+    tree, arrays = read_state_bytes(data)
+    predictor = get_plugins().predictors.create(name, **kwargs)
+    return load_state(predictor, tree, arrays)
+
+
+# ---- saved predictors ------------------------------------------------------------------------
 
 def _is_fitted(predictor: Any) -> bool:
     """scikit-learn's convention: fitting sets public attributes ending in '_'."""
     return any(k.endswith("_") and not k.startswith("_") for k in vars(predictor))
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # open() honours the umask; mkstemp would not
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_predictor(predictor: Any, directory: str | os.PathLike, meta: dict[str, Any]) -> Path:
     """Write the fitted predictor and its metadata into ``directory`` (created if needed).
 
-    ``meta`` should name the predictor (``name``), its settings (``kwargs``) and the fit protocol
-    (``protocol``); the package version, the class and the format are added here.
+    ``meta`` must name the predictor (``name``, as registered) and its settings (``kwargs``), and
+    should give the fit protocol (``protocol``); the package version, the class and the format are
+    added here. A predictor whose state has no safe format raises `UnsafeState` (nothing is written).
     """
     if not hasattr(predictor, "__dict__") or not _is_fitted(predictor):
         raise UserError(f"cannot save {type(predictor).__name__}: it is not fitted")
     if "name" not in meta:
         raise UserError("predictor metadata must include its registered 'name'")
-    record = {**meta, "version": __version__, "class": f"{type(predictor).__module__}:{type(predictor).__qualname__}",
-              "format": FORMAT}
+    record = {"kwargs": {}, **meta, "version": __version__, "class": class_path(predictor), "format": FORMAT}
     try:
         text = json.dumps(record, indent=2, sort_keys=True)
     except TypeError as exc:
         raise UserError(f"predictor metadata must be JSON-serialisable: {exc}") from None
+    try:
+        data = state_bytes(predictor)
+    except UnsafeState as exc:
+        raise UnsafeState(f"cannot save {meta['name']!r} safely: {exc}") from None
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create predictor directory {directory}: {exc.strerror or exc}") from None
-    _atomic_write(directory / PICKLE_NAME, pickle.dumps(predictor, protocol=pickle.HIGHEST_PROTOCOL))
-    _atomic_write(directory / META_NAME, (text + "\n").encode())
+    atomic.write_bytes(directory / STATE_NAME, data)
+    atomic.write_text(directory / META_NAME, text + "\n")
     return directory
 
 
@@ -71,10 +294,13 @@ def read_meta(directory: str | os.PathLike) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"{directory} holds no saved predictor (no {META_NAME})")
     try:
-        meta = json.loads(path.read_text())
+        meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"cannot read {path}: {exc}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if isinstance(meta, dict) and meta.get("format") == 1:
+        raise UserError(f"cannot load predictor from {directory}: it was saved as a pickle by an older version, and "
+                        "loading a pickle can run code; refit it (nothing was loaded)")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or not isinstance(meta.get("kwargs", {}), dict):
         raise UserError(f"{path} is not predictor metadata of format {FORMAT}")
     return meta
 
@@ -82,13 +308,14 @@ def read_meta(directory: str | os.PathLike) -> dict[str, Any]:
 def load_predictor(directory: str | os.PathLike) -> Any:
     """The fitted predictor saved in ``directory``; warns when another package version saved it."""
     meta = read_meta(directory)
-    path = Path(directory) / PICKLE_NAME
+    path = Path(directory) / STATE_NAME
     if not path.is_file():
-        raise UserError(f"{directory} has metadata but no {PICKLE_NAME}")
+        raise UserError(f"{directory} has metadata but no {STATE_NAME}")
     try:
-        with open(path, "rb") as fh:
-            predictor = pickle.load(fh)
-    except Exception as exc:  # a truncated or foreign pickle fails in many ways
+        predictor = rebuild(meta["name"], dict(meta.get("kwargs") or {}), path.read_bytes())
+    except UserError:
+        raise
+    except Exception as exc:  # a truncated or foreign file fails in many ways; none of them runs code
         raise UserError(f"cannot load predictor from {path}: {type(exc).__name__}: {exc}") from None
     if meta.get("version") != __version__:
         warnings.warn(f"predictor in {directory} was saved by nasbench-rank {meta.get('version')}, "

@@ -1,0 +1,119 @@
+"""Pretrained fits shared by the searches of a grid, kept in formats that cannot run code when read.
+
+The article's grid searches three datasets with one frozen CIFAR-10 predictor per seed, and a fit is
+deterministic, so refitting it for every search would only cost time. `cached_fit(key, fit)` keeps
+the last fits of this process in memory and, when $NASBENCH_RANK_PRETRAINED_CACHE names a folder (the
+harness points it at `OUT/cache/` so that a grid's worker processes share fits), on disk: one
+`<digest>.npz` per fit (the predictor's state, see `persist`; read with `allow_pickle=False`) and a
+`<digest>.lock` that makes a second worker wait for the first instead of fitting the same thing.
+
+The digest covers the key, the table's checksum and the code version (`provenance.code_key`), so a
+fit made from another table or by other code is never reused. An entry that cannot be read (cut
+short, corrupt, planted, of another class) is discarded with a warning and refitted; a predictor
+whose state has no safe format is fitted and kept in memory only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Callable
+
+import filelock
+
+from . import atomic, persist
+from .provenance import code_key
+
+CACHE_ENV = "NASBENCH_RANK_PRETRAINED_CACHE"
+MEMORY_SIZE = 8
+_MEMORY: OrderedDict[tuple, tuple[Any, float]] = OrderedDict()
+
+Fit = Callable[[], tuple[Any, float]]
+
+
+def _remember(key: tuple, frozen: tuple[Any, float]) -> None:
+    _MEMORY[key] = frozen
+    _MEMORY.move_to_end(key)
+    while len(_MEMORY) > MEMORY_SIZE:
+        _MEMORY.popitem(last=False)
+
+
+def clear_memory() -> None:
+    _MEMORY.clear()
+
+
+def _table_sha256() -> str:
+    from . import bench
+
+    return bench.load().sha256
+
+
+def _predictor_of(key: tuple) -> tuple[str, dict[str, Any]] | None:
+    """(registered name, settings) when `key` starts with them (name, JSON of the settings)."""
+    if len(key) < 2 or not isinstance(key[0], str) or not isinstance(key[1], str):
+        return None
+    try:
+        kwargs = json.loads(key[1])
+    except ValueError:
+        return None
+    return (key[0], kwargs) if isinstance(kwargs, dict) else None
+
+
+def entry_path(folder: str | os.PathLike, key: tuple, table_sha256: str) -> Path:
+    digest = hashlib.sha256(json.dumps([repr(key), table_sha256, code_key()]).encode("utf-8")).hexdigest()[:32]
+    return Path(folder) / f"{digest}.npz"
+
+
+def _read(path: Path, name: str, kwargs: dict[str, Any], key: tuple) -> tuple[Any, float] | None:
+    if not path.exists():
+        return None
+    try:
+        tree, arrays = persist.read_state_bytes(path.read_bytes())
+        meta = tree.get("meta") or {}
+        if meta.get("key") != repr(key):
+            raise ValueError("it belongs to another key")
+        from .plugins import get_plugins
+
+        model = persist.load_state(get_plugins().predictors.create(name, **kwargs), tree, arrays)
+        return model, float(meta["seconds"])
+    except Exception as exc:  # whatever is wrong with it, nothing in it ran: refit
+        warnings.warn(f"discarding unreadable fit cache entry {path} ({type(exc).__name__}: {exc}); refitting",
+                      stacklevel=3)
+        path.unlink(missing_ok=True)
+        return None
+
+
+def cached_fit(key: tuple, fit: Fit, table_sha256: str | None = None) -> tuple[Any, float]:
+    """The (model, fit seconds) for `key`: from this process, the disk cache, or `fit()`.
+
+    `key` is (predictor name, JSON of its settings, ...the rest of what determines the fit); the disk
+    cache is used only for keys of that shape, since a cached model is rebuilt through the registry.
+    table_sha256: the checksum of the table the fit reads (default: that of `bench.load()`)."""
+    if key in _MEMORY:
+        _MEMORY.move_to_end(key)
+        return _MEMORY[key]
+    folder = os.environ.get(CACHE_ENV)
+    predictor = _predictor_of(key)
+    if not folder or predictor is None:
+        frozen = fit()
+    else:
+        path = entry_path(folder, key, table_sha256 or _table_sha256())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with filelock.FileLock(str(path.with_suffix(".lock"))):
+            frozen = _read(path, *predictor, key)
+            if frozen is None:
+                frozen = fit()
+                model, seconds = frozen
+                try:
+                    data = persist.state_bytes(model, {"key": repr(key), "seconds": float(seconds),
+                                                       "name": predictor[0], "code": code_key()})
+                except persist.UnsafeState:
+                    data = None  # no safe format: this process keeps it, others refit
+                if data is not None:
+                    atomic.write_bytes(path, data)
+    _remember(key, frozen)
+    return frozen

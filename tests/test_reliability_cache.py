@@ -1,0 +1,164 @@
+"""Fits and saved predictors are stored in formats that cannot run code when read: a planted or
+corrupt file is discarded (with a warning) or refused, and nothing in it runs."""
+
+import json
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+from nasbench_rank import fit_cache, persist
+from nasbench_rank.errors import UserError
+from nasbench_rank.plugins import get_plugins
+
+SETTINGS = {"n_estimators": 5}
+KEY = ("xgb", json.dumps(SETTINGS, sort_keys=True), "cifar10", "valid", 60, 0)
+
+
+class Payload:
+    """Unpickling this runs code: it writes `path`."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return exec, (f"open({self.path!r}, 'w').write('ran')",)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(fit_cache.CACHE_ENV, str(tmp_path / "cache"))
+    fit_cache.clear_memory()
+    yield tmp_path / "cache"
+    fit_cache.clear_memory()
+
+
+@pytest.fixture
+def fit(table):
+    calls = []
+
+    def run():
+        calls.append(1)
+        model = get_plugins().predictors.create("xgb", **SETTINGS).fit(table.cells[:60], table.accuracy("cifar10", "valid", fraction=True)[:60])
+        return model, 0.25
+
+    run.calls = calls
+    return run
+
+
+def test_cached_fit_shares_a_fit_between_processes_through_the_disk(cache, fit, table):
+    model, seconds = fit_cache.cached_fit(KEY, fit)
+    assert fit.calls == [1] and seconds == 0.25
+    assert fit_cache.cached_fit(KEY, fit)[0] is model  # this process: from memory
+    fit_cache.clear_memory()  # as another worker process would start
+    again, seconds = fit_cache.cached_fit(KEY, fit)
+    assert fit.calls == [1] and again is not model and seconds == 0.25
+    np.testing.assert_array_equal(again.predict(table.cells[100:300]), model.predict(table.cells[100:300]))
+    assert [p.suffix for p in sorted(cache.iterdir())] == [".lock", ".npz"]
+
+
+def test_a_fit_from_another_table_or_key_is_not_reused(cache, fit):
+    fit_cache.cached_fit(KEY, fit)
+    fit_cache.clear_memory()
+    fit_cache.cached_fit(KEY, fit, table_sha256="0" * 64)
+    fit_cache.clear_memory()
+    fit_cache.cached_fit(KEY[:-1] + (1,), fit)
+    assert len(fit.calls) == 3 and len(list(cache.glob("*.npz"))) == 3
+
+
+def test_a_planted_pickle_in_the_cache_is_never_executed(cache, fit, table, tmp_path):
+    path = fit_cache.entry_path(cache, KEY, table.sha256)
+    path.parent.mkdir(parents=True)
+    ran = tmp_path / "ran"
+    np.savez(path, evil=np.array([Payload(ran)], dtype=object))  # a valid npz holding a pickle
+    (cache / (path.stem + ".pkl")).write_bytes(pickle.dumps(Payload(ran)))  # the old cache format
+    with np.load(path, allow_pickle=True) as npz:  # the payload is live: a pickle load would run it
+        npz["evil"]
+    assert ran.read_text() == "ran"
+    ran.unlink()
+    with pytest.warns(UserWarning, match="discarding unreadable fit cache entry"):
+        model, _ = fit_cache.cached_fit(KEY, fit)
+    assert not ran.exists() and fit.calls == [1]
+    fit_cache.clear_memory()
+    fit_cache.cached_fit(KEY, fit)  # the entry was replaced by a safe one
+    assert fit.calls == [1] and not ran.exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", b"PK\x03\x04truncated zip"])
+def test_a_corrupt_entry_is_discarded_with_a_warning_and_refitted(cache, fit, table, content):
+    path = fit_cache.entry_path(cache, KEY, table.sha256)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    with pytest.warns(UserWarning, match="discarding unreadable fit cache entry"):
+        fit_cache.cached_fit(KEY, fit)
+    assert fit.calls == [1]
+    fit_cache.clear_memory()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_cache.cached_fit(KEY, fit)  # recovered: read back without a warning
+    assert fit.calls == [1]
+
+
+def test_an_entry_of_another_class_is_discarded(cache, fit, table):
+    other = get_plugins().predictors.create("ridge").fit(table.cells[:60], table.accuracy("cifar10", "valid", fraction=True)[:60])
+    path = fit_cache.entry_path(cache, KEY, table.sha256)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(persist.state_bytes(other, {"key": repr(KEY), "seconds": 1.0}))
+    with pytest.warns(UserWarning, match="saved state is of .*Ridge"):
+        fit_cache.cached_fit(KEY, fit)
+    assert fit.calls == [1]
+
+
+def test_a_predictor_without_a_safe_format_is_refit_never_pickled(cache):
+    class Opaque:
+        def fit(self, x, y):
+            self.hook_ = lambda v: v
+            return self
+
+        def predict(self, x):
+            return x
+
+    def run():
+        return Opaque().fit(None, None), 0.1
+
+    model, _ = fit_cache.cached_fit(KEY, run)
+    assert isinstance(model, Opaque) and not list(cache.glob("*.npz"))
+
+
+@pytest.mark.parametrize("name, kwargs", [("mlp", {"epochs": 2}), ("act-rank", {"epochs": 1, "hidden": 16, "tta": 2}),
+                                          ("ensemble", {"base": "mlp", "n_models": 2, "base_kwargs": {"epochs": 2}}),
+                                          ("xgb-rank", {"n_estimators": 5}), ("ridge", {})])
+def test_every_builtin_and_the_example_plugin_round_trip_exactly(tmp_path, table, name, kwargs):
+    model = get_plugins().predictors.create(name, **kwargs).fit(table.cells[:80], table.accuracy("cifar10", "valid", fraction=True)[:80])
+    persist.save_predictor(model, tmp_path / "p", {"name": name, "kwargs": kwargs})
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["meta.json", "state.npz"]
+    loaded = persist.load_predictor(tmp_path / "p")
+    np.testing.assert_array_equal(loaded.predict(table.cells[100:300]), model.predict(table.cells[100:300]))
+
+
+def test_a_saved_predictor_never_unpickles(tmp_path, table):
+    ran = tmp_path / "ran"
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "meta.json").write_text(json.dumps({"format": 1, "name": "xgb", "kwargs": {}}))
+    (old / "predictor.pkl").write_bytes(pickle.dumps(Payload(ran)))
+    with pytest.raises(UserError, match="saved as a pickle by an older version"):
+        persist.load_predictor(old)
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    (planted / "meta.json").write_text(json.dumps({"format": persist.FORMAT, "name": "xgb", "kwargs": {}}))
+    np.savez(planted / "state.npz", evil=np.array([Payload(ran)], dtype=object))
+    with pytest.raises(UserError, match="cannot load predictor"):
+        persist.load_predictor(planted)
+    assert not ran.exists()
+
+
+def test_saving_a_predictor_without_a_safe_format_is_refused(tmp_path):
+    class Opaque:
+        def __init__(self):
+            self.model_ = object()
+
+    with pytest.raises(persist.UnsafeState, match="has no safe format"):
+        persist.save_predictor(Opaque(), tmp_path / "p", {"name": "opaque"})
+    assert not (tmp_path / "p").exists()
