@@ -199,3 +199,14 @@ def test_ctrl_c_under_dask_says_one_line_and_exits_130(tmp_path):
     _, err = proc.communicate(timeout=120)
     lines = [line for line in err.splitlines() if line.strip()]
     assert proc.returncode == 130 and len(lines) == 1 and lines[0].startswith("interrupted: "), err[-2000:]
+
+
+def test_records_get_the_usual_file_mode_so_a_shared_folder_stays_readable(small, tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    out = tmp_path / "out"
+    harness.run_grid(small, out, workers=1, runner=fake_runner, progress=False)
+    modes = {p.stat().st_mode & 0o777 for p in (out / "cells").glob("*.json")}
+    assert modes == {0o666 & ~mask}
