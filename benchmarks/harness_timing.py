@@ -1,6 +1,7 @@
 """Wall time of a grid with 1 and 2 workers (the parallel speed-up) and of resuming a finished grid.
 
     python benchmarks/harness_timing.py [SPEC ...] [--workers 1 2] [--force]
+    python benchmarks/harness_timing.py --expansion [SEEDS ...]   # spec check + expansion time
 
 Each measurement runs `nasbench-rank bench SPEC --workers N` from scratch in its own process into
 results/tmp/ (start-up, spawning workers and loading the table included: what a user waits for),
@@ -50,11 +51,39 @@ def cell_seconds(out: Path) -> tuple[float, float]:
     return cells, json.loads(last.read_text())["seconds"]
 
 
-def write(rows: pd.DataFrame) -> None:
-    OUT.parent.mkdir(exist_ok=True)
-    tmp = OUT.with_name(f".{OUT.name}.tmp")
-    rows.to_csv(tmp, index=False)
-    tmp.replace(OUT)
+def write(rows: pd.DataFrame, path: Path = OUT) -> None:
+    from nasbench_rank import atomic
+
+    atomic.write_with(path, lambda tmp: rows.to_csv(tmp, index=False))
+
+
+EXPANSION_OUT = ROOT / "results" / "spec_expansion.csv"
+
+
+def expansion(counts: list[int], repeats: int = 3) -> None:
+    """Seconds to check and expand a one-block spec of N seeds (median of `repeats`), in this process:
+    linear expansion means seconds per cell stays flat as N grows."""
+    import nasbench_rank
+    from nasbench_rank import spec as spec_module
+    from nasbench_rank.plugins import get_plugins
+
+    plugins = get_plugins()
+    rows = []
+    for n in counts:
+        data = {"eval": [{"predictors": ["xgb"], "seeds": n}]}
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            cells, problems = spec_module.expand(data, plugins=plugins)
+            times.append(time.perf_counter() - start)
+        median = sorted(times)[len(times) // 2]
+        rows.append({"seeds": n, "cells": len(cells), "problems": len(problems), "median_seconds": round(median, 4),
+                     "microseconds_per_cell": round(1e6 * median / len(cells), 2) if cells else float("nan"), "repeats": repeats,
+                     "load_avg_1min": round(os.getloadavg()[0], 2), "version": nasbench_rank.__version__})
+        print(f"{n:>7} seeds: {len(cells):>7} cells in {median:.3f} s (median of {repeats}), "
+              f"{rows[-1]['microseconds_per_cell']} us per cell" + (f"; refused: {problems[0].strip()}" if problems else ""))
+    write(pd.DataFrame(rows), EXPANSION_OUT)
+    print(f"wrote {EXPANSION_OUT.relative_to(ROOT)}")
 
 
 def main() -> None:
@@ -62,7 +91,13 @@ def main() -> None:
     parser.add_argument("specs", nargs="*", default=["benchmarks/smoke.toml", "benchmarks/medium.toml"])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--force", action="store_true", help="measure again rows that already exist")
+    parser.add_argument("--expansion", type=int, nargs="*", default=None, metavar="SEEDS",
+                        help="instead: time the spec check and expansion for these seed counts "
+                             "(default 2000 8000 50000 100000 200000) -> results/spec_expansion.csv")
     args = parser.parse_args()
+    if args.expansion is not None:
+        expansion(args.expansion or [2000, 8000, 50000, 100000, 200000])
+        return
     import nasbench_rank
     from nasbench_rank import spec as spec_module
 

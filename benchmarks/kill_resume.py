@@ -5,8 +5,10 @@ uninterrupted run.
 
 1. `nasbench-rank bench SPEC` uninterrupted into results/tmp/kill-whole, timed (T seconds).
 2. The same grid into results/tmp/kill-broken: started, killed with SIGKILL after a random time in
-   (0.2 T, 0.6 T), started again and stopped with SIGTERM after another random time, then run to the
-   end. After the SIGKILL the script checks that no worker process of the killed run survives.
+   (0.2 T, 0.6 T), started again and stopped with SIGTERM after another random time, started again
+   and one of its worker processes SIGKILLed after another random time (the run goes on: the pool is
+   rebuilt and the worker's cell retried), then run to the end. After the SIGKILL of `bench` the
+   script checks that no worker process of the killed run survives.
 3. Both leaderboards are compared, every measure except wall-clock ones (fit and search seconds
    differ between any two runs); so are the tidy rows.
 
@@ -66,6 +68,23 @@ def interrupted_run(spec: Path, out: Path, workers: int, after: float, sig: sign
             "message": next((line for line in err.splitlines() if line.startswith("interrupted")), "")}
 
 
+def worker_killed_run(spec: Path, out: Path, workers: int, after: float) -> dict:
+    """Start the grid, SIGKILL one worker process after `after` seconds, let the run end."""
+    proc = subprocess.Popen(command(spec, out, workers), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(after)
+    pool = [p for p in children_of(proc.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text(errors="replace")]
+    if pool:
+        os.kill(pool[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=600)
+    from nasbench_rank.harness import finished_ids
+
+    failed = [line for line in err.splitlines() if line.startswith("failed ")]
+    return {"signal": "SIGKILL worker" if pool else "none (no worker yet)", "kill_after_s": round(after, 2),
+            "exit_code": proc.returncode, "cells_finished": len(finished_ids(ROOT / out)),
+            "message": f"{len(failed)} cells failed" + (f": {failed[0]}" if failed else "")}
+
+
 def comparable(out: Path) -> dict[str, pd.DataFrame]:
     """Leaderboards and tidy rows of a run, without wall-clock columns and bookkeeping that names the run."""
     from nasbench_rank import leaderboard
@@ -115,6 +134,12 @@ def main() -> None:
         print(f"{step}: {sig.name} after {after:.1f} s -> exit {row['exit_code']}, {row['cells_finished']}/{len(spec)} "
               f"cells finished, {row['surviving_workers']} worker processes survived; {row['message']}")
 
+    after = float(rng.uniform(0.1, 0.3) * total)
+    row = worker_killed_run(spec_path, broken, args.workers, after)
+    rows.append({**base, "step": "kill 3", **row})
+    print(f"kill 3: {row['signal']} after {after:.1f} s -> exit {row['exit_code']}, {row['cells_finished']}/{len(spec)} "
+          f"cells finished; {row['message']}")
+
     start = time.perf_counter()
     resumed = subprocess.run(command(spec_path, broken, args.workers), cwd=ROOT, capture_output=True, text=True)
     last = resumed.stdout.strip().splitlines()[-1] if resumed.stdout.strip() else resumed.stderr.strip()
@@ -133,10 +158,9 @@ def main() -> None:
         old = pd.read_csv(OUT)
         same_run = (old["spec"] == spec.name) & (old["seed"] == args.seed) & (old["version"].astype(str) == base["version"])
         frame = pd.concat([old[~same_run], frame], ignore_index=True)
-    OUT.parent.mkdir(exist_ok=True)
-    tmp = OUT.with_name(f".{OUT.name}.tmp")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, OUT)
+    from nasbench_rank import atomic
+
+    atomic.write_with(OUT, lambda tmp: frame.to_csv(tmp, index=False))
     print(f"wrote {OUT.relative_to(ROOT)}")
     if not all(equal.values()):
         sys.exit(1)
