@@ -144,3 +144,11 @@ def test_equivalence_classes_partition_the_space(bm):
     assert 1 < len(reps) < sp.size
     assert len({keys[i] for i in reps}) == len(reps) == len(set(keys))
     assert sp.equivalence_key(sp.element(int(reps[-1]))) == keys[int(reps[-1])]
+
+
+def test_every_dataset_has_a_verified_checksum_for_provenance(bm):
+    from nasbench_rank.provenance import provenance
+
+    for dataset in bm.datasets:
+        row = provenance(bm.checksum(dataset))
+        assert len(row["table_sha256"]) == 64 and row["table_verified"] is True

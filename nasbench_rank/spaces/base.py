@@ -67,6 +67,15 @@ class Fidelity:
 
 
 @dataclass(frozen=True)
+class DataChecksum:
+    """sha256 of the data a dataset's results were read from, and whether it is the published file
+    (what `nasbench_rank.provenance.provenance` records: it reads `sha256` and `verified`)."""
+
+    sha256: str
+    verified: bool
+
+
+@dataclass(frozen=True)
 class Optimum:
     """The best value of a metric on a dataset, the first ordinal reaching it, and every tie."""
 
@@ -238,6 +247,10 @@ class Benchmark(ABC):
         """(size, n_seeds) float64 results of each training seed (NaN where a seed was not run), or
         None when the data has no per-seed results for this metric."""
         return None
+
+    def checksum(self, dataset: str) -> DataChecksum:
+        """The checksum of the data behind `dataset` (for provenance columns)."""
+        return DataChecksum("", False)
 
     def fidelity(self, dataset: str, name: str | None) -> Fidelity:
         options = self.fidelities(dataset)

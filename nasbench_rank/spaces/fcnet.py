@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ..tables.hpo import FCNET_DATASETS, FCNET_RADICES, FCNET_SETTINGS, FCNET_SIZE
-from .base import Benchmark, Element, Fidelity, Metric, ParseError, Space, as_int_array, from_mixed_radix, mixed_radix
+from .base import Benchmark, DataChecksum, Element, Fidelity, Metric, ParseError, Space, as_int_array, from_mixed_radix, mixed_radix
 
 SETTINGS = FCNET_SETTINGS
 _OFFSETS = np.concatenate([[0], np.cumsum(FCNET_RADICES)[:-1]]).astype(np.int64)
@@ -140,6 +140,11 @@ class FCNetBenchmark(Benchmark):
 
     def aliases(self) -> dict[str, str]:
         return {"naval": "naval_propulsion", "parkinsons": "parkinsons_telemonitoring", "slice": "slice_localization"}
+
+    def checksum(self, dataset: str) -> DataChecksum:
+        from ..tables.hpo import checksum
+
+        return checksum("hpolib", self.canonical_dataset(dataset))
 
     def fidelities(self, dataset: str) -> tuple[Fidelity, ...]:
         self.canonical_dataset(dataset)

@@ -139,6 +139,11 @@ class NB201Benchmark(Benchmark):
     def aliases(self) -> dict[str, str]:
         return dict(bench._DATASET_ALIASES)
 
+    def checksum(self, dataset: str) -> bench.Table:
+        """The table itself: it carries `sha256` (of the uncompressed CSV) and `verified`."""
+        self.canonical_dataset(dataset)
+        return self.table
+
     def fidelities(self, dataset: str) -> tuple[Fidelity, ...]:
         self.canonical_dataset(dataset)
         return self._FIDELITIES

@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .base import Benchmark, Element, Fidelity, Metric, ParseError, Space, as_int_array, from_mixed_radix, mixed_radix
+from .base import Benchmark, DataChecksum, Element, Fidelity, Metric, ParseError, Space, as_int_array, from_mixed_radix, mixed_radix
 
 LINKS: tuple[tuple[int, int, int, int], ...] = (
     (0, 0, 0, 0), (0, 0, 0, 1), (0, 0, 1, 1), (0, 0, 1, 2), (0, 0, 1, 3),
@@ -223,6 +223,11 @@ class NBGraphBenchmark(Benchmark):
 
     def space_of(self, dataset: str) -> NBGraphSpace:
         return self._proteins_space if self.canonical_dataset(dataset) == "proteins" else self.space
+
+    def checksum(self, dataset: str) -> DataChecksum:
+        from ..tables.nbgraph import checksum
+
+        return checksum(self.canonical_dataset(dataset))
 
     def fidelities(self, dataset: str) -> tuple[Fidelity, ...]:
         self.canonical_dataset(dataset)

