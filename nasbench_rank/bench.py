@@ -6,8 +6,11 @@ fractions predictors train on.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import os
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +26,7 @@ from .errors import DataError, UserError
 BUNDLED_SHA256 = "d548cf877e2089975aebbd5c6690b728da65193166e972755cb7691dd1f953f6"
 DATA_ENV = "NASBENCH_RANK_DATA"
 TABLE_NAME = "nb201.csv"
+PACKAGED_NAME = "nb201.csv.gz"
 
 DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "imagenet16")
 METRICS: tuple[str, ...] = ("valid", "test")
@@ -62,23 +66,31 @@ def user_data_dir() -> Path:
     return Path(base) / "nasbench-rank"
 
 
+def packaged_table_path() -> Path:
+    """The published table shipped inside the package (gzip-compressed CSV)."""
+    return Path(__file__).resolve().parent / "data" / PACKAGED_NAME
+
+
 def candidate_paths(explicit: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
-    """Where the table is looked for, in order, each with the reason it is looked at."""
-    out: list[tuple[str, Path]] = []
+    """Where the table is looked for, in order, each with the reason it is looked at. `--data` and
+    the environment variable, when given, are the only candidate (a wrong one is an error, never
+    skipped); otherwise the user data directory, then the table shipped in the package."""
     if explicit:
         return [("--data", Path(explicit))]
     if os.environ.get(DATA_ENV):
-        out.append((DATA_ENV, Path(os.environ[DATA_ENV])))
-    out.append(("user data directory", user_data_dir() / TABLE_NAME))
-    checkout = Path(__file__).resolve().parents[1]
-    out.append(("bundled mirror", checkout.parent / "shared" / "data" / "nb201" / TABLE_NAME))
-    out.append(("bundled mirror (from the working directory)", Path.cwd().parent / "shared" / "data" / "nb201" / TABLE_NAME))
-    return out
+        return [(DATA_ENV, Path(os.environ[DATA_ENV]))]
+    return [("user data directory", user_data_dir() / TABLE_NAME), ("packaged table", packaged_table_path())]
 
 
 def locate(explicit: str | os.PathLike | None = None) -> Path:
     tried = candidate_paths(explicit)
-    for _, path in tried:
+    for why, path in tried:
+        if why in ("--data", DATA_ENV):  # named by the user: it must be there
+            if path.is_dir():
+                raise DataError(f"{why} {path} is a directory; name the table file (e.g. {path / TABLE_NAME})")
+            if not path.is_file():
+                raise DataError(f"{why} {path} does not exist; unset it to use the table shipped in the package")
+            return path.resolve()
         if path.is_file():
             return path.resolve()
     where = "; ".join(f"{why}: {path}" for why, path in tried)
@@ -88,7 +100,20 @@ def locate(explicit: str | os.PathLike | None = None) -> Path:
     )
 
 
+def read_bytes(path: Path) -> bytes:
+    """The table's CSV bytes, decompressed when the file is gzip (by its magic number)."""
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataError(f"cannot read table {path}: not a valid gzip file ({exc})") from None
+    return raw
+
+
 def sha256_of(path: Path) -> str:
+    """sha256 of a file's bytes as stored (`Table.sha256` is that of the uncompressed CSV)."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -201,15 +226,20 @@ class Table:
 
 
 def read_table(path: Path) -> Table:
+    """Read, validate and checksum a table (CSV, or gzip-compressed CSV: the checksum is always that
+    of the uncompressed CSV bytes, so the shipped .csv.gz verifies against the published sha256)."""
     try:
-        df = pd.read_csv(path)
+        raw = read_bytes(path)
+        if not raw.strip():
+            raise DataError(f"table {path} is empty")
+        df = pd.read_csv(io.BytesIO(raw))
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"cannot read table {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     validate_frame(df)
     cells = space.as_array([space.parse(a) for a in df["arch"]])
     index_of_ordinal = np.empty(space.N_CELLS, dtype=np.int64)
     index_of_ordinal[space.ordinals(cells)] = np.arange(space.N_CELLS)
-    return Table(df=df, path=path, sha256=sha256_of(path), cells=cells, _index_of_ordinal=index_of_ordinal)
+    return Table(df=df, path=path, sha256=hashlib.sha256(raw).hexdigest(), cells=cells, _index_of_ordinal=index_of_ordinal)
 
 
 @lru_cache(maxsize=4)

@@ -43,3 +43,14 @@ def register_searches(register):
     register: callback ``register(name, factory, description="")``; ``factory(**kwargs)`` returns an
     object with ``run(oracle, surrogate, rng)`` that asks ``oracle.evaluate`` until the budget is spent.
     """
+
+
+@hookspec
+def register_spaces(register):
+    """Register search spaces with their benchmark data.
+
+    register: callback ``register(name, factory, description="")``; ``factory(**kwargs)`` returns a
+    `nasbench_rank.spaces.Benchmark` whose ``space`` is a `nasbench_rank.spaces.Space`. Building it
+    must be cheap: load data lazily, per dataset. A missing optional dependency raises
+    `nasbench_rank.spaces.ExtraMissing` naming the extra to install.
+    """

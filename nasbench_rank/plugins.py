@@ -26,9 +26,11 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "nasbench_rank.builtin.losses",
     "nasbench_rank.builtin.predictors",
     "nasbench_rank.builtin.searches",
+    "nasbench_rank.builtin.spaces",
 )
-KINDS = ("predictor", "loss", "search")
-_HOOK_OF_KIND = {"predictor": "register_predictors", "loss": "register_losses", "search": "register_searches"}
+KINDS = ("predictor", "loss", "search", "space")
+_HOOK_OF_KIND = {"predictor": "register_predictors", "loss": "register_losses", "search": "register_searches",
+                 "space": "register_spaces"}
 
 
 class lazy:
@@ -140,6 +142,7 @@ class Plugins:
     predictors: Registry = field(default_factory=lambda: Registry("predictor"))
     losses: Registry = field(default_factory=lambda: Registry("loss"))
     searches: Registry = field(default_factory=lambda: Registry("search"))
+    spaces: Registry = field(default_factory=lambda: Registry("space"))
     errors: dict[str, str] = field(default_factory=dict)  # plugin name -> one-line error
     blocked: tuple[str, ...] = ()
 
@@ -148,7 +151,7 @@ class Plugins:
             self.registry(kind).failed = self.errors
 
     def registry(self, kind: str) -> Registry:
-        return {"predictor": self.predictors, "loss": self.losses, "search": self.searches}[kind]
+        return {"predictor": self.predictors, "loss": self.losses, "search": self.searches, "space": self.spaces}[kind]
 
     def entries(self) -> list[Entry]:
         return [e for kind in KINDS for e in self.registry(kind)]

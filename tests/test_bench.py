@@ -113,6 +113,68 @@ def test_lookup_order_explicit_then_environment_then_user_dir(table, tmp_path, m
 
 
 def test_missing_table_error_says_where_it_looked(tmp_path, monkeypatch):
-    monkeypatch.setattr(bench, "candidate_paths", lambda explicit=None: [(bench.DATA_ENV, tmp_path / "nope.csv")])
+    monkeypatch.setattr(bench, "candidate_paths", lambda explicit=None: [("user data directory", tmp_path / "nope.csv")])
     with pytest.raises(DataError, match="not found.*nope.csv.*data import"):
         bench.load()
+
+
+def _isolated(monkeypatch, tmp_path):
+    """No environment override and an empty user data directory: only the packaged table is left."""
+    monkeypatch.delenv(bench.DATA_ENV, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-empty"))
+
+
+def test_packaged_table_is_found_verified_when_nothing_overrides_it(monkeypatch, tmp_path):
+    _isolated(monkeypatch, tmp_path)
+    found = bench.load()
+    assert found.path == bench.packaged_table_path() and found.path.name == "nb201.csv.gz"
+    assert found.verified and found.sha256 == bench.BUNDLED_SHA256 and len(found) == 15625
+
+
+def test_packaged_table_equals_the_published_csv(table, monkeypatch, tmp_path):
+    _isolated(monkeypatch, tmp_path)
+    pd.testing.assert_frame_equal(bench.load().df, table.df)
+
+
+def test_packaged_table_is_declared_as_package_data():
+    import tomllib
+    from pathlib import Path
+
+    root = Path(bench.__file__).resolve().parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["nasbench_rank"]
+    relative = bench.packaged_table_path().relative_to(root / "nasbench_rank")
+    assert any(relative.match(g) for g in globs)
+
+
+def test_gzip_checksum_is_that_of_the_uncompressed_csv(table, tmp_path):
+    import gzip
+
+    path = tmp_path / "copy.csv.gz"
+    path.write_bytes(gzip.compress(table.path.read_bytes() if table.path.suffix == ".csv" else gzip.decompress(table.path.read_bytes())))
+    loaded = bench.load(path)
+    assert loaded.verified and loaded.sha256 == bench.BUNDLED_SHA256
+
+
+def test_environment_pointing_at_a_missing_file_is_an_error_not_ignored(monkeypatch, tmp_path):
+    monkeypatch.setenv(bench.DATA_ENV, str(tmp_path / "nope.csv"))
+    with pytest.raises(DataError, match=f"{bench.DATA_ENV}.*nope.csv.*does not exist"):
+        bench.load()
+
+
+def test_environment_pointing_at_a_directory_is_an_error(monkeypatch, tmp_path):
+    monkeypatch.setenv(bench.DATA_ENV, str(tmp_path))
+    with pytest.raises(DataError, match=f"{bench.DATA_ENV}.*is a directory"):
+        bench.load()
+
+
+def test_explicit_path_to_a_directory_is_an_error(tmp_path):
+    with pytest.raises(DataError, match="--data.*is a directory"):
+        bench.load(tmp_path)
+
+
+@pytest.mark.parametrize("content", [b"", b"\x1f\x8b\x08\x00garbled gzip", b"index,arch\n"])
+def test_empty_or_garbled_tables_are_refused(tmp_path, content):
+    path = tmp_path / ("t.csv.gz" if content.startswith(b"\x1f\x8b") else "t.csv")
+    path.write_bytes(content)
+    with pytest.raises(DataError):
+        bench.load(path)

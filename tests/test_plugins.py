@@ -39,6 +39,20 @@ def test_register_searches_hook_registers_the_builtin_searches():
     assert {"random", "topk", "evolution"} <= set(loaded.searches.names())
 
 
+def test_register_spaces_hook_adds_a_third_party_space_beside_the_builtins():
+    from toy_space import BitBenchmark
+
+    class Plugin:
+        @hookimpl
+        def register_spaces(self, register):
+            register("bits", BitBenchmark, "3-bit strings")
+
+    loaded = plugins.load_plugins(("toy-spaces", Plugin()))
+    assert {"nb201", "nbgraph", "fcnet", "bits"} <= set(loaded.spaces.names())
+    bm = loaded.spaces.create("bits")
+    assert bm.optimum("ones").ordinal == 0 and bm.space.format(bm.space.element(5)) == "101"
+
+
 def test_every_hook_has_a_test():
     hooks = [name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("register_")]
     tests = [name for name in globals() if name.startswith("test_")]
