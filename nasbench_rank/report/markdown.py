@@ -154,7 +154,10 @@ def rank_lines(ranks: pd.DataFrame, info: dict[str, Any], title: str, plot: str 
         return []
     lines = [f"### {title}: average ranks across tasks", "",
              f"Rank of each method's median {info['measure']} within each of the {info['tasks']} tasks (1 = best; "
-             f"ties share ranks), averaged. Friedman p = {info['friedman_p']:.3g}; Nemenyi critical difference "
+             f"ties share ranks), averaged. "
+             + (f"Friedman p = {info['friedman_p']:.3g}; " if np.isfinite(info["friedman_p"]) else
+                "Friedman test: needs 3 methods and 2 tasks; ")
+             + f"Nemenyi critical difference "
              f"(alpha 0.05) = {info['cd']:.2f}: two methods whose average ranks differ by less are not told apart."
              + (f" Left out (not run on every task): {', '.join(info['dropped'])}." if info.get("dropped") else "")
              + (f" Plot: `{plot}`." if plot else ""), "",

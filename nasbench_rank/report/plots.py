@@ -266,8 +266,8 @@ def plot_cd(ranks: pd.DataFrame, info: dict[str, Any], title: str, path: Path) -
     for b, (i, j) in enumerate(bars):
         ax.plot([r[i] - 0.03, r[j] + 0.03], [-0.25 - 0.18 * b] * 2, color="tab:red", lw=3)
     ax.axis("off")
-    p = info.get("friedman_p")
-    ax.set_title(f"{title}\naverage ranks over {info['tasks']} tasks (Friedman p = {p:.3g}; bars: Nemenyi, alpha 0.05)",
-                 fontsize=9)
+    p = info.get("friedman_p", np.nan)
+    friedman = f"Friedman p = {p:.3g}; " if np.isfinite(p) else ""
+    ax.set_title(f"{title}\naverage ranks over {info['tasks']} tasks ({friedman}bars: Nemenyi, alpha 0.05)", fontsize=9)
     save(fig, path)
     return True
