@@ -69,6 +69,16 @@ def test_leaderboard_of_one_csv_file(tmp_path):
     assert "0.610 [" in written[0].read_text()
 
 
+def test_non_finite_csv_rows_are_counted_not_averaged(tmp_path):
+    rows = eval_rows()
+    rows.loc[1, "kendall"] = float("nan")
+    rows.to_csv(tmp_path / "eval.csv", index=False)
+    report.write(tmp_path, plots=False)
+    board = pd.read_csv(tmp_path / "leaderboard" / "leaderboard_eval.csv")
+    kendall = board[board.measure == "kendall"].iloc[0]
+    assert (kendall["runs"], kendall["n"], kendall["cells_nonfinite"], kendall["median"]) == (3, 2, 1, 0.61)
+
+
 def test_real_run_and_eval_outputs(tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["run", "--search", "random", "--budget", "12", "--seeds", "2", "--out-dir", str(tmp_path / "r")])

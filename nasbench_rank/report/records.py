@@ -222,11 +222,12 @@ def _kwargs_variant(row: dict[str, Any], columns: tuple[str, ...]) -> str:
 
 def csv_sources(root: Path, skip: list[Path]) -> list[tuple[str, Path]]:
     """(kind, path) of the `run` (runs.csv) and `eval` CSVs under `root` (or `root` itself when it is a
-    file), outside leaderboard, cells and predictions folders and the paths in `skip`."""
+    file), told apart by their columns, outside leaderboard, cells and predictions folders and the
+    paths in `skip`."""
     paths = [root] if root.is_file() else sorted(root.rglob("*.csv"))
     out = []
     for path in paths:
-        if any(part in ("leaderboard", "cells", "predictions", "runs") for part in path.relative_to(root).parts[:-1]) \
+        if any(part in ("leaderboard", "cells", "predictions") for part in path.relative_to(root).parts[:-1]) \
                 or any(path.resolve().is_relative_to(s.resolve()) for s in skip):
             continue
         try:

@@ -159,8 +159,11 @@ def cell_counts(part: pd.DataFrame, counts: pd.DataFrame | None) -> dict[str, An
         chosen = counts[counts["config"].isin(configs)]
         for c in ("asked", "finished", "failed", "missing", "unreadable", "nonfinite", "stale"):
             out[f"cells_{c}"] = chosen[c].sum(min_count=1)
-    else:
+    else:  # rows read from a CSV: no record says what was asked, failed or lost
         out["cells_finished"] = part["seed"].nunique() if "seed" in part.columns else len(part)
+        headline = next((m for m in HEADLINE.values() if m in part.columns), None)
+        if headline is not None:
+            out["cells_nonfinite"] = int((~np.isfinite(pd.to_numeric(part[headline], errors="coerce"))).sum())
     if {"evals", "budget"} <= set(part.columns):
         evals = pd.to_numeric(part["evals"], errors="coerce")
         budget = pd.to_numeric(part["budget"], errors="coerce")
@@ -234,9 +237,12 @@ def _task_and_method(df: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, list[st
 
 
 def _seed_values(part: pd.DataFrame, measure: str) -> dict[int, float]:
+    """{seed: value} of one configuration (the first row of a seed; rows without a seed left out)."""
     out: dict[int, float] = {}
-    for seed, value in zip(part["seed"], pd.to_numeric(part[measure], errors="coerce")):
-        out.setdefault(int(seed), float(value))
+    seeds = pd.to_numeric(part["seed"], errors="coerce")
+    for seed, value in zip(seeds, pd.to_numeric(part[measure], errors="coerce")):
+        if np.isfinite(seed):
+            out.setdefault(int(seed), float(value))
     return out
 
 
