@@ -56,6 +56,8 @@ def plant(cells, out):
     stale["rows"] = [{**r, "seed": 9, "cell_id": stale["id"]} for r in stale["rows"]]
     (out / "cells" / f"{stale['id']}.json").write_text(json.dumps(stale))
     (out / "cells" / "ffffffffffffffff.json").write_text('{"status": "ok"}')  # unreadable, in no spec
+    renamed = json.loads(path(cell_of(cells, "mlp", 3)).read_text())
+    (out / "cells" / "eeeeeeeeeeeeeeee.json").write_text(json.dumps(renamed))  # a copy under another name
 
 
 def by_predictor(frame):
@@ -73,7 +75,8 @@ def test_counts_with_planted_malformed_records(tmp_path):
     assert (mlp["asked"], mlp["finished"], mlp["failed"], mlp["missing"], mlp["unreadable"]) == (4, 3, 1, 0, 1)
     assert (mlp["nonfinite"], mlp["stale"]) == (1, 1)  # finished counts the stale cell too, and says so
     orphan = counts[counts["config"] == "?"].iloc[0]
-    assert orphan["unreadable"] == 1
+    assert orphan["unreadable"] == 2
+    assert "is not its file name" in found.unreadable["eeeeeeeeeeeeeeee"]
     assert {r["id"] for r in found.finished()} >= {cell_of(cells, "xgb", 3).id, "00stale000000000"}
     assert "00stale000000000" not in {r["id"] for r in found.finished(exclude_stale=True)}
 

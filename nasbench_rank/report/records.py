@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ..harness import read_cell, unpack_rows, variant
+from ..spec import expand
 
 KINDS = ("eval", "search")
 #: The measure whose non-finite value makes a finished cell count as `nonfinite`.
@@ -94,8 +95,6 @@ def asked_cells(out_dir: Path) -> tuple[dict[str, tuple[str, dict]] | None, str]
         except (OSError, ValueError, KeyError, TypeError):
             continue
     for _, path, meta, data in sorted(readable, key=lambda m: m[0], reverse=True):  # the newest run first
-        from ..spec import expand
-
         cells, problems = expand(data, str(path))
         if problems:
             return None, f"{out_dir}: the spec of {path.name} no longer expands ({problems[0]}); cells asked unknown"
@@ -141,7 +140,9 @@ def scan(root: str | Path) -> Scan:
             result.asked.update(asked)
         for path in sorted((out_dir / "cells").glob("*.json")):
             record = read_cell(path)
-            reason = "not valid JSON" if record is None else problem(record)
+            reason = "not valid JSON, or empty" if record is None else problem(record)
+            if reason is None and record["id"] != path.stem:
+                reason = f"its id {record['id']!r} is not its file name"
             if reason is not None:
                 result.unreadable.setdefault(path.stem, f"{path}: {reason}")
                 continue
