@@ -84,9 +84,7 @@ def collect(root: Path, out: Path, exclude_stale: bool) -> tuple[dict[str, pd.Da
         found = records.scan(root)
         if found.records or found.unreadable or found.asked:
             recs = found.finished(exclude_stale)
-            counts = records.counts(found)
-            if exclude_stale:
-                counts = counts.assign(finished=counts["finished"] - counts["stale"].where(counts["asked"].notna(), 0))
+            counts = records.counts(found, exclude_stale)
             notes += found.notes
             for cell_id, reason in list(found.unreadable.items())[:20]:
                 notes.append(f"unreadable record {reason}")

@@ -32,7 +32,7 @@ interval; *KM median (reached k/n)*: evaluations until the goal, Kaplan-Meier me
 never got there censored at the evaluations they made, "-" when fewer than half got there; never a
 mean over the runs that did. *(n/m)* after a value: only n of the m runs had a finite value. *cells*:
 finished/asked, then failed, missing (no record), unreadable (a record that does not parse or
-validate), non-finite (finished with a non-finite headline measure) and stale (finished, but no longer
+validate), non-finite (finished with a non-finite headline measure) and stale (recorded, but no longer
 asked by the folder's newest spec) where there are any. The mean with its 95% t-interval is in the CSVs
 (`mean`, `mean_t95_low`, `mean_t95_high`) for the measures where a mean is meaningful."""
 

@@ -168,11 +168,12 @@ def _nonfinite(record: dict[str, Any]) -> bool:
 COUNT_COLUMNS = ("asked", "finished", "failed", "missing", "unreadable", "nonfinite", "stale")
 
 
-def counts(result: Scan) -> pd.DataFrame:
+def counts(result: Scan, exclude_stale: bool = False) -> pd.DataFrame:
     """One row per cell configuration: config (key), kind, label and the number of cells asked (by the
     newest spec of each folder; NaN when unknown), finished, failed, missing, unreadable, nonfinite
     (finished, but the headline measure is not a finite number) and stale (recorded but no longer
-    asked). Unreadable files that no spec names have no configuration: their row is labelled so."""
+    asked; with `exclude_stale` they are counted there only, not as finished or failed). Unreadable
+    files that no spec names have no configuration: their row is labelled so."""
     rows: dict[str, dict[str, Any]] = {}
 
     def row(kind: str, settings: dict) -> dict[str, Any]:
@@ -189,8 +190,11 @@ def counts(result: Scan) -> pd.DataFrame:
     for cell_id, record in result.records.items():
         r = row(record["kind"], record["settings"])
         if cell_id not in result.asked:  # recorded, but the newest spec does not ask for it (or none is known)
+            stale = result.asked_known
+            r["stale"] += stale
+            if stale and exclude_stale:
+                continue
             r["finished" if record["status"] == "ok" else "failed"] += 1
-            r["stale"] += result.asked_known
         if record["status"] == "ok" and _nonfinite(record):
             r["nonfinite"] += 1
     orphans = [i for i in result.unreadable if i not in result.asked and i not in result.records]
