@@ -120,8 +120,9 @@ def paired(baseline: dict, other: dict, higher_is_better: bool = True) -> dict:
     """Compare two configurations over their shared seeds ({seed: value} each, finite values only).
 
     Returns n_pairs, wins/ties/losses of `other` against `baseline`, win_rate = wins / n_pairs,
-    median_diff (other - baseline) and the two-sided Wilcoxon signed-rank p-value (1.0 when every
-    pair ties; NaN with no pair)."""
+    median_diff (other - baseline) and the two-sided Wilcoxon signed-rank p-value (scipy.stats.wilcoxon
+    with its defaults: tied pairs dropped, p-value method "auto"; 1.0 when every pair ties, NaN with
+    no pair)."""
     seeds = sorted(s for s in set(baseline) & set(other)
                    if math.isfinite(float(baseline[s])) and math.isfinite(float(other[s])))
     diff = np.array([float(other[s]) - float(baseline[s]) for s in seeds])
