@@ -87,7 +87,7 @@ def worker_killed_run(spec: Path, out: Path, workers: int, after: float) -> dict
 
 def comparable(out: Path) -> dict[str, pd.DataFrame]:
     """Leaderboards and tidy rows of a run, without wall-clock columns and bookkeeping that names the run."""
-    from nasbench_rank import leaderboard
+    from nasbench_rank import report as leaderboard
 
     records = leaderboard.finished_records(out)
     tables = leaderboard.frames(records)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fake_cells import CALLS, failing_runner, fake_runner
-from nasbench_rank import harness, leaderboard, spec
+from nasbench_rank import harness, report as leaderboard, spec
 
 SPEC = """
 name = "fake"

@@ -1,4 +1,4 @@
-"""Leaderboards: mean, std, t-interval and n on hand-made rows; files and plots written."""
+"""Leaderboards: statistics per configuration on hand-made rows; files, plots and paired tests written."""
 
 import math
 
@@ -8,56 +8,99 @@ import pytest
 from click.testing import CliRunner
 
 from fake_cells import failing_runner
-from nasbench_rank import harness, leaderboard, spec
+from nasbench_rank import harness, report, spec
 from nasbench_rank.cli import cli
-
-T_975_3 = 3.182446305284263  # two-sided 95% t quantile, 3 degrees of freedom (printed tables)
-
-
-def test_mean_ci_matches_the_t_interval_by_hand():
-    n, mean, std, lo, hi = leaderboard.mean_ci([1.0, 2.0, 3.0, 4.0, float("nan")])
-    assert n == 4 and mean == 2.5
-    assert std == pytest.approx(math.sqrt(5 / 3))  # sum of squares 5, ddof 1
-    half = T_975_3 * math.sqrt(5 / 3) / 2
-    assert (lo, hi) == pytest.approx((2.5 - half, 2.5 + half))
-    one = leaderboard.mean_ci([0.7])
-    assert one[:2] == (1, 0.7) and all(math.isnan(v) for v in one[2:])
-    assert leaderboard.mean_ci([])[0] == 0
+from nasbench_rank.errors import UserError
+from nasbench_rank.report import markdown, stats, tables
 
 
-def test_summarize_groups_by_configuration_not_seed():
+def test_summarize_groups_by_configuration_not_seed_and_names_each_statistic():
     df = pd.DataFrame({
         "predictor": ["a"] * 4 + ["b"] * 2, "loss": [None] * 4 + ["rank"] * 2, "n_train": [100, 100, 100, 100, 50, 50],
         "seed": [0, 1, 2, 3, 0, 1], "kendall": [0.1, 0.2, 0.3, 0.4, 0.5, 0.7],
-        "evals_to_optimum": [10.0, np.nan, 30.0, np.nan, 5.0, 7.0],
     })
-    board = leaderboard.summarize(df, ["predictor", "loss", "n_train"], ["kendall", "evals_to_optimum"])
-    assert list(board.columns) == ["predictor", "loss", "n_train", *leaderboard.STAT_COLUMNS]
-    a = board[(board.predictor == "a") & (board.measure == "kendall")].iloc[0]
-    assert (a["runs"], a["n"], a["loss"]) == (4, 4, "")
+    board = tables.summarize(df, ["predictor", "loss", "n_train"], ["kendall"])
+    assert list(board.columns) == ["predictor", "loss", "n_train", *tables.STAT_COLUMNS, *tables.CELL_COLUMNS]
+    a = board[board.predictor == "a"].iloc[0]
+    assert (a["runs"], a["n"], a["loss"], a["statistic"]) == (4, 4, "", "value")
+    assert a["median"] == pytest.approx(0.25) and a["iqm"] == pytest.approx(0.25)
+    assert a["median_boot95_low"] <= 0.25 <= a["median_boot95_high"]
     assert a["mean"] == pytest.approx(0.25) and a["std"] == pytest.approx(np.std([0.1, 0.2, 0.3, 0.4], ddof=1))
-    assert a["ci95_high"] - a["mean"] == pytest.approx(T_975_3 * a["std"] / 2)
-    censored = board[(board.predictor == "a") & (board.measure == "evals_to_optimum")].iloc[0]
-    assert (censored["runs"], censored["n"], censored["mean"]) == (4, 2, 20.0)
-    b = board[(board.predictor == "b") & (board.measure == "kendall")].iloc[0]
-    assert b["mean"] == pytest.approx(0.6) and b["loss"] == "rank"
+    assert a["mean_t95_high"] - a["mean"] == pytest.approx(3.182446305284263 * a["std"] / 2)
+    assert a["cells_finished"] == 4 and math.isnan(a["cells_asked"])  # rows without cell records
+    b = board[board.predictor == "b"].iloc[0]
+    assert b["median"] == pytest.approx(0.6) and b["loss"] == "rank"
+
+
+def test_rates_get_wilson_and_evaluations_to_a_goal_are_censored():
+    df = pd.DataFrame({
+        "search": ["s"] * 5, "budget": [40] * 5, "evals": [40, 40, 40, 40, 25], "seed": range(5),
+        "evals_to_optimum": [10.0, np.nan, 20.0, 30.0, np.nan], "reached_optimum": [True, False, True, True, False],
+    })
+    board = tables.summarize(df, ["search", "budget"], ["evals_to_optimum", "reached_optimum"])
+    censored = board[board.measure == "evals_to_optimum"].iloc[0]
+    assert censored["statistic"] == "censored" and (censored["reached"], censored["n"]) == (3, 5)
+    assert censored["km_median"] == 30.0  # the run that stopped at 25 is censored there, not a success
+    assert math.isnan(censored["mean"])  # no mean over the runs that got there
+    rate = board[board.measure == "reached_optimum"].iloc[0]
+    assert rate["statistic"] == "rate" and rate["rate"] == 0.6
+    assert (rate["rate_wilson95_low"], rate["rate_wilson95_high"]) == pytest.approx(stats.wilson_ci(3, 5)[1:])
+    assert censored["stopped_early"] == 1
 
 
 def test_numeric_keys_sort_as_numbers():
     df = pd.DataFrame({"predictor": ["x"] * 3, "n_train": [900, 50, 200], "kendall": [0.5, 0.1, 0.3]})
-    board = leaderboard.summarize(df, ["predictor", "n_train"], ["kendall"])
+    board = tables.summarize(df, ["predictor", "n_train"], ["kendall"])
     assert list(board["n_train"]) == [50, 200, 900]
 
 
-def test_markdown_shows_mean_and_ci_half_width():
-    df = pd.DataFrame({"predictor": ["a", "a"], "target": ["cifar10"] * 2, "kendall": [0.4, 0.6]})
-    boards = {"eval": leaderboard.summarize(df, ["predictor", "target"], ["kendall"]), "search": pd.DataFrame()}
-    text = leaderboard.markdown(boards)
-    half = 12.706204736174707 * np.std([0.4, 0.6], ddof=1) / math.sqrt(2)
-    assert f"| a | cifar10 | 0.500 ± {half:.3f} | 2 |" in text
+def test_unknown_text_columns_split_configurations():
+    df = pd.DataFrame({"predictor": ["x"] * 4, "space": ["nb201", "nb201", "nb101", "nb101"], "seed": [0, 1, 0, 1],
+                       "target": ["c"] * 4, "kendall": [0.5, 0.6, 0.1, 0.2]})
+    board = tables.leaderboards({"eval": df, "search": pd.DataFrame()})["eval"]
+    assert set(board["space"]) == {"nb201", "nb101"} and set(board["runs"]) == {2}
 
 
-def test_leaderboard_command_writes_csvs_markdown_and_plots(tmp_path):
+def test_markdown_names_every_interval_and_prints_no_bare_plus_minus():
+    df = pd.DataFrame({"predictor": ["a", "a", "b", "b"], "target": ["cifar10"] * 4, "seed": [0, 1, 0, 1],
+                       "kendall": [0.4, 0.6, 0.5, 0.5]})
+    boards = {"eval": tables.summarize(df, ["predictor", "target"], ["kendall"]), "search": pd.DataFrame()}
+    text = markdown.markdown(boards)
+    assert "Kendall median [95% bootstrap CI]" in text and "±" not in text
+    _, med, lo, hi = stats.median_ci([0.4, 0.6])
+    assert f"| a | {med:.3f} [{lo:.3f}, {hi:.3f}] |" in text
+    assert "| b | 0.500 [0.500, 0.500] |" in text
+
+
+def test_paired_table_against_a_baseline():
+    rows = []
+    for seed in range(6):
+        for predictor, value in (("base", 0.5 + 0.01 * seed), ("good", 0.6 + 0.01 * seed), ("mixed", 0.5 + 0.02 * (seed % 2) - 0.01)):
+            rows.append({"predictor": predictor, "target": "c", "seed": seed, "kendall": value})
+    paired = tables.paired_table(pd.DataFrame(rows), "eval", "base").set_index("method")
+    assert paired.loc["good", "n_pairs"] == 6 and paired.loc["good", "win_rate"] == 1.0
+    assert paired.loc["good", "wilcoxon_p"] == pytest.approx(2 / 64)
+    assert paired.loc["good", "median_diff"] == pytest.approx(0.1)
+    assert paired.loc["good", "baseline"] == "base"
+    assert tables.paired_table(pd.DataFrame(rows), "eval", "nobody").empty
+    two = pd.DataFrame(rows + [{**r, "variant": "x", "predictor": "base"} for r in rows if r["predictor"] == "base"])
+    with pytest.raises(UserError, match="matches 2 methods"):
+        tables.paired_table(two.fillna({"variant": ""}), "eval", "base")
+
+
+def test_rank_table_over_tasks():
+    rows = [{"predictor": p, "target": t, "seed": 0, "kendall": v}
+            for t, values in (("c1", (0.9, 0.8, 0.7)), ("c2", (0.8, 0.9, 0.6)), ("c3", (0.9, 0.7, 0.8)))
+            for p, v in zip(("x", "y", "z"), values)]
+    rows.append({"predictor": "w", "target": "c1", "seed": 0, "kendall": 1.0})  # not on every task
+    ranks, info = tables.rank_table(pd.DataFrame(rows), "eval")
+    assert ranks["method"].tolist() == ["x", "y", "z"]
+    assert ranks["average_rank"].tolist() == pytest.approx([4 / 3, 2.0, 8 / 3])
+    assert info["dropped"] == ["w"] and info["tasks"] == 3
+    assert info["cd"] == pytest.approx(stats.critical_difference(3, 3))
+
+
+def make_grid(tmp_path):
     path = tmp_path / "g.toml"
     path.write_text("""
 name = "g"
@@ -81,21 +124,31 @@ seeds = 3
 """)
     out = tmp_path / "res"
     harness.run_grid(spec.load(path), out, workers=1, runner=failing_runner, progress=False)
-    result = CliRunner().invoke(cli, ["leaderboard", str(out)])
+    return out
+
+
+def test_leaderboard_command_writes_csvs_markdown_and_plots(tmp_path):
+    out = make_grid(tmp_path)
+    result = CliRunner().invoke(cli, ["leaderboard", str(out), "--baseline", "xgb"])
     assert result.exit_code == 0, result.output
     lb = out / "leaderboard"
     for name in ("eval_rows.csv", "search_rows.csv", "search_trace.csv", "leaderboard_eval.csv",
-                 "leaderboard_search.csv", "leaderboard.md", "search_trace.png", "kendall_vs_ntrain.png",
+                 "leaderboard_search.csv", "cells.csv", "paired_eval.csv", "paired_search.csv", "ranks_search.csv",
+                 "leaderboard.md", "search_trace.png", "kendall_vs_ntrain.png",
                  "scatter_xgb.png", "scatter_mlp.png"):
         assert (lb / name).is_file(), name
     for png in lb.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
     board = pd.read_csv(lb / "leaderboard_eval.csv")
     mlp = board[(board.predictor == "mlp") & (board.measure == "kendall")]
-    assert set(mlp["runs"]) == {2}  # seed 1 failed: only finished cells count
+    assert set(mlp["runs"]) == {2} and set(mlp["cells_asked"]) == {3} and set(mlp["cells_failed"]) == {1}
+    assert "2/3 (1 failed)" in result.output  # the failed seed is said, not dropped silently
     assert "## Predictor quality" in result.output and "## Search" in result.output
+    assert "paired against xgb" in result.output and "paired against xgb+topk" in result.output
     rows = pd.read_csv(lb / "eval_rows.csv")
-    assert len(rows) == (2 * 2 * 3 - 2) * 2 and set(rows["spec"]) == {"g"}
+    assert len(rows) == (2 * 2 * 3 - 2) * 2 and set(rows["spec"]) == {"g"} and "config" not in rows.columns
+    paired = pd.read_csv(lb / "paired_eval.csv")
+    assert set(paired["method"]) == {"mlp"} and set(paired["n_pairs"]) == {2}  # seed 1 of mlp failed
 
 
 def test_a_cell_found_in_two_run_folders_counts_once(tmp_path):
@@ -104,12 +157,12 @@ def test_a_cell_found_in_two_run_folders_counts_once(tmp_path):
     grid = spec.load(path)
     harness.run_grid(grid, tmp_path / "runs" / "a", workers=1, runner=failing_runner, progress=False)
     harness.run_grid(grid, tmp_path / "runs" / "b", workers=1, runner=failing_runner, progress=False)
-    records = leaderboard.finished_records(tmp_path / "runs")
-    assert sorted(r["id"] for r in records) == sorted(c.id for c in grid.cells)
+    recs = report.finished_records(tmp_path / "runs")
+    assert sorted(r["id"] for r in recs) == sorted(c.id for c in grid.cells)
 
 
 def test_leaderboard_of_an_empty_directory_is_a_user_error(tmp_path):
-    from nasbench_rank.errors import UserError
-
     with pytest.raises(UserError, match="no finished cells"):
-        leaderboard.write(tmp_path)
+        report.write(tmp_path)
+    result = CliRunner().invoke(cli, ["leaderboard", str(tmp_path)])
+    assert isinstance(result.exception, UserError)  # main() prints it as one line and exits 2

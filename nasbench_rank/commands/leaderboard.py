@@ -1,4 +1,4 @@
-"""`nasbench-rank leaderboard DIR`: aggregate finished cells into leaderboard CSVs, Markdown, plots."""
+"""`nasbench-rank leaderboard DIR`: leaderboard CSVs, Markdown and plots of a results folder."""
 
 from __future__ import annotations
 
@@ -6,17 +6,23 @@ import click
 
 
 @click.command()
-@click.argument("results_dir", metavar="DIR", type=click.Path(exists=True, file_okay=False))
+@click.argument("results_dir", metavar="DIR", type=click.Path(exists=True))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="where to write (default: DIR/leaderboard/)")
+@click.option("--baseline", default=None, metavar="NAME",
+              help="compare every method with NAME (a predictor, a search strategy or a method as printed) "
+                   "over the seeds both ran: Wilcoxon signed-rank p-value and win rate")
+@click.option("--exclude-stale", is_flag=True,
+              help="leave out finished cells that the folder's newest spec no longer asks for")
 @click.option("--no-plots", is_flag=True, help="CSVs and Markdown only")
-def leaderboard(results_dir: str, out_dir: str | None, no_plots: bool) -> None:
-    """Aggregate every finished cell under DIR (one run's output, or a folder of runs): mean, std,
-    95% CI and n over seeds per configuration; prints the Markdown leaderboard."""
-    from .. import leaderboard as board  # pandas, scipy and matplotlib load only for this command
+def leaderboard(results_dir: str, out_dir: str | None, baseline: str | None, exclude_stale: bool, no_plots: bool) -> None:
+    """Aggregate every cell under DIR (one `bench` output folder, a folder of them, or the CSVs that
+    `run` and `eval` write; DIR may also be one such CSV) into leaderboards: per configuration the
+    median and IQM with 95% bootstrap intervals, rates with Wilson intervals, Kaplan-Meier medians of
+    evaluations to a goal, and cells asked/finished/failed/missing/unreadable. Prints the Markdown."""
+    from .. import report  # pandas, scipy and matplotlib load only for this command
 
-    written = board.write(results_dir, out_dir, plots=not no_plots)
-    md = next(p for p in written if p.suffix == ".md")
-    click.echo(md.read_text())
+    written = report.write(results_dir, out_dir, plots=not no_plots, baseline=baseline, exclude_stale=exclude_stale)
+    click.echo(written[0].read_text())
     for path in written:
         click.echo(f"wrote {path}", err=True)

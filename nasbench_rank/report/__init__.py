@@ -1,0 +1,174 @@
+"""Reports of results folders: `nasbench-rank leaderboard DIR`.
+
+- `records`: what a folder holds (cell records checked one by one, the grid asked for, `run`/`eval` CSVs)
+  and how many cells of each configuration were asked, finished, failed, missing or unreadable;
+- `stats`: bootstrap, t, Wilson and Kaplan-Meier statistics, paired tests, average ranks;
+- `tables`: tidy rows -> leaderboards, paired comparisons, rank tables;
+- `markdown`, `plots`: the printed leaderboard and its figures;
+- `write`: all of it into a folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..atomic import write_text, write_with
+from ..errors import UserError
+from ..harness import PREDICTIONS_CSV, variant
+from . import markdown as md
+from . import plots as figures
+from . import records, tables
+from .tables import TIMING_MEASURES, leaderboards
+
+__all__ = ["TIMING_MEASURES", "finished_records", "frames", "leaderboards", "write"]
+
+
+def finished_records(root: str | Path, exclude_stale: bool = False) -> list[dict[str, Any]]:
+    """The valid `ok` records under `root`, each cell once: a cell id found in two run folders is the
+    same computation, and counting it twice would pass a repeat off as another seed."""
+    return records.scan(root).finished(exclude_stale)
+
+
+def frames(recs: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
+    """The tidy rows of finished cell records: {"eval", "search", "trace"} frames, each row with the
+    `config` of its cell (to join cell counts)."""
+    out: dict[str, list[dict]] = {"eval": [], "search": [], "trace": []}
+    for r in recs:
+        config = records.config_key(r["kind"], r["settings"])
+        out[r["kind"]] += [{**row, "config": config} for row in r["rows"]]
+        if r["kind"] == "search":
+            out["trace"] += [{**row, "config": config} for row in r["trace"]]
+    return {k: pd.DataFrame(v) for k, v in out.items()}
+
+
+def scatter_sources(recs: list[dict[str, Any]]) -> dict[str, tuple[str, Path]]:
+    """Plot name -> (title, predictions CSV): per predictor, loss and settings, the saved predictions of its
+    largest training set's lowest seed."""
+    best: dict[tuple[str, str, str], tuple[tuple[int, int], Path]] = {}
+    for r in recs:
+        if r["kind"] != "eval" or PREDICTIONS_CSV not in (r.get("files") or []):
+            continue
+        s = r["settings"]
+        try:
+            key = (str(s["predictor"]), str(s.get("loss") or ""), variant(s))
+            rank = (-int(s["n_train"]), int(s["seed"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+        if key not in best or rank < best[key][0]:
+            best[key] = (rank, Path(r["dir"]) / "predictions" / r["id"] / PREDICTIONS_CSV)
+    out = {}
+    for (predictor, loss, settings), (rank, path) in sorted(best.items()):
+        name = "_".join(p for p in (predictor, loss, hashlib.sha256(settings.encode()).hexdigest()[:6] if settings else "") if p)
+        title = " ".join(p for p in (predictor, loss, settings) if p) + f" (n_train {-rank[0]}, seed {rank[1]})"
+        out[f"scatter_{name}"] = (title, path)
+    return out
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True, sort=False) if parts else pd.DataFrame()
+
+
+def collect(root: Path, out: Path, exclude_stale: bool) -> tuple[dict[str, pd.DataFrame], pd.DataFrame | None,
+                                                                   list[dict[str, Any]], list[str]]:
+    """Tidy rows of every cell record and `run`/`eval` CSV under `root`, the cell counts (None when
+    there are no cell records), the finished records and notes on the sources."""
+    notes: list[str] = []
+    recs: list[dict[str, Any]] = []
+    counts = None
+    if root.is_dir():
+        found = records.scan(root)
+        if found.records or found.unreadable or found.asked:
+            recs = found.finished(exclude_stale)
+            counts = records.counts(found, exclude_stale)
+            notes += found.notes
+            for cell_id, reason in list(found.unreadable.items())[:20]:
+                notes.append(f"unreadable record {reason}")
+            if len(found.unreadable) > 20:
+                notes.append(f"... and {len(found.unreadable) - 20} more unreadable records")
+            if exclude_stale:
+                notes.append("stale cells (not in the newest spec) left out of the statistics (--exclude-stale)")
+    tables_ = frames(recs)
+    extra: dict[str, list[pd.DataFrame]] = {"eval": [], "search": [], "trace": []}
+    for kind, path in records.csv_sources(root, [out]):
+        try:
+            rows, trace = records.read_csv_rows(kind, path)
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            notes.append(f"{path}: unreadable CSV ({type(exc).__name__}); left out")
+            continue
+        extra[kind].append(rows)
+        extra["trace"].append(trace)
+        notes.append(f"{path}: {len(rows)} rows written by `nasbench-rank {'run' if kind == 'search' else 'eval'}`"
+                     " (cells asked, failed and missing are not known for a CSV)")
+    for kind in extra:
+        tables_[kind] = _concat([tables_[kind]] + extra[kind])
+    return tables_, counts, recs, notes
+
+
+def write(root: str | Path, out: str | Path | None = None, plots: bool = True, baseline: str | None = None,
+          exclude_stale: bool = False) -> list[Path]:
+    """Aggregate every finished cell (and `run`/`eval` CSV) under `root` into `out` (default
+    root/leaderboard); return the files written."""
+    root = Path(root)
+    if not root.exists():
+        raise UserError(f"no such results directory: {root}")
+    out = Path(out) if out else (root if root.is_dir() else root.parent) / "leaderboard"
+    data, counts, recs, notes = collect(root, out, exclude_stale)
+    if all(t.empty for t in data.values()) and counts is None:
+        raise UserError(f"no finished cells under {root} (run 'nasbench-rank bench SPEC --out {root}' first)")
+    boards = leaderboards(data, counts)
+    extras: dict[str, Any] = {"notes": notes}
+    for kind in ("eval", "search"):
+        if baseline:
+            extras[f"paired_{kind}"] = tables.paired_table(data[kind], kind, baseline)
+        extras[f"ranks_{kind}"] = tables.rank_table(data[kind], kind)
+    if baseline and all(extras[f"paired_{k}"].empty for k in ("eval", "search")):
+        notes.append(f"baseline {baseline!r} names no method of any task: no paired comparison")
+    written: list[Path] = []
+    csvs = [("eval_rows", data["eval"]), ("search_rows", data["search"]), ("search_trace", data["trace"]),
+            ("leaderboard_eval", boards["eval"]), ("leaderboard_search", boards["search"]),
+            ("cells", counts if counts is not None else pd.DataFrame())]
+    csvs += [(f"paired_{k}", extras.get(f"paired_{k}", pd.DataFrame())) for k in ("eval", "search")]
+    csvs += [(f"ranks_{k}", extras[f"ranks_{k}"][0]) for k in ("eval", "search")]
+    for name, frame in csvs:
+        if frame is not None and not frame.empty:
+            path = out / f"{name}.csv"
+            if name != "cells" and "config" in frame.columns:  # the join key of the counts, not a result
+                frame = frame.drop(columns="config")
+            write_with(path, lambda tmp, f=frame: f.to_csv(tmp, index=False))
+            written.append(path)
+    if plots:
+        written += _plots(data, boards, recs, extras, out)
+    path = out / "leaderboard.md"
+    write_text(path, md.markdown(boards, counts, extras))
+    written.insert(0, path)
+    return written
+
+
+def _plots(data: dict[str, pd.DataFrame], boards: dict[str, pd.DataFrame], recs: list[dict[str, Any]],
+           extras: dict[str, Any], out: Path) -> list[Path]:
+    written = []
+    search_keys = tables.board_keys(data["search"], "search")
+    eval_keys = tables.board_keys(data["eval"], "eval")
+    jobs = [(figures.plot_traces, (data["trace"], data["search"], search_keys), "search_trace.png"),
+            (figures.plot_reached, (data["search"], search_keys), "reached_optimum.png"),
+            (figures.plot_kendall_vs_ntrain, (data["eval"], eval_keys), "kendall_vs_ntrain.png")]
+    for kind, title in (("eval", "Predictor quality (Kendall)"), ("search", "Search (best test accuracy)")):
+        ranks, info = extras[f"ranks_{kind}"]
+        jobs.append((figures.plot_cd, (ranks, info, title), f"cd_{kind}.png"))
+    for name, (title, source) in scatter_sources(recs).items():
+        try:
+            points = pd.read_csv(source)
+        except (OSError, ValueError, UnicodeDecodeError):
+            continue
+        jobs.append((figures.plot_scatter, (points, title), f"{name}.png"))
+    for fn, args, name in jobs:
+        if fn(*args, out / name):
+            written.append(out / name)
+            if name.startswith("cd_"):
+                extras[f"cd_plot_{name[3:-4]}"] = name
+    return written
