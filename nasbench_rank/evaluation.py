@@ -325,15 +325,21 @@ def _inject_context(model: Any, explicit: dict, *, dataset: str, table: bench.Ta
         model.set_params(**update)
 
 
-def check_output(path: str | os.PathLike) -> Path:
-    """Refuse, before any work, a results path that cannot be written: one that cannot be encoded
-    for the file system, a directory, or one under a file or an unwritable folder."""
+def check_encodable(path: str | os.PathLike, what: str) -> str:
+    """The path as text, or a UserError when the file system cannot encode it (e.g. a lone surrogate)."""
     text = os.fspath(path)
     try:
         os.fsencode(text)
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise UserError(f"output path {text!r} cannot be encoded for the file system; choose another name") from None
+        raise UserError(f"{what} {ascii(text)} cannot be encoded for the file system; choose another name") from None
+    return text
+
+
+def check_output(path: str | os.PathLike) -> Path:
+    """Refuse, before any work, a results path that cannot be written: one that cannot be encoded
+    for the file system, a directory, or one under a file or an unwritable folder."""
+    text = check_encodable(path, "output path")
     path = Path(text)
     if path.is_dir():
         raise UserError(f"output {text} is a directory; give a CSV file path")
@@ -359,10 +365,10 @@ def read_rows(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def existing_keys(frame: pd.DataFrame) -> set[tuple[str, ...]]:
-    missing = [c for c in ROW_KEY if c not in frame.columns]
+    missing = [c for c in ROW_KEY if c not in frame.columns and c != "score_metric"]  # optional: rows before it
     if missing:
         raise UserError(f"results file lacks the columns {', '.join(missing)}")
-    return {row_key(r) for r in frame[list(ROW_KEY)].to_dict("records")}
+    return {row_key(r) for r in frame[[c for c in ROW_KEY if c in frame.columns]].to_dict("records")}
 
 
 def _lock_path(path: Path) -> Path:

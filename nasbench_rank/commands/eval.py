@@ -9,7 +9,7 @@ import click
 
 from .. import bench
 from ..errors import UserError
-from ..evaluation import (PROTOCOLS, check_output, evaluate_predictor, existing_keys, protocol_settings, read_rows,
+from ..evaluation import (PROTOCOLS, check_encodable, check_output, evaluate_predictor, existing_keys, protocol_settings, read_rows,
                           resolve_protocol, row_key, summarize, write_rows)
 
 
@@ -71,10 +71,10 @@ def protocol_choice(name: str, pool: str | None, metric: str | None, score_metri
 @click.option("--score-metric", default=None, help="metric scored on [protocol's; --metric when that is given]")
 @click.option("--seeds", default=10, show_default=True, type=int, help="how many seeds (each draws a new split)")
 @click.option("--seed-start", default=0, show_default=True, type=int, help="first seed")
-@click.option("--output", default="results/eval.csv", show_default=True, type=click.Path(dir_okay=False),
+@click.option("--output", default="results/eval.csv", show_default=True,
               help="CSV the rows are merged into; rows of the same protocol already there are skipped")
 @click.option("--overwrite", is_flag=True, help="recompute rows already in --output and replace them")
-@click.option("--save-predictor", "save_dir", default=None, type=click.Path(file_okay=False),
+@click.option("--save-predictor", "save_dir", default=None,
               help="save each fitted predictor to DIR/seed-<seed>")
 @click.option("--data", "data_path", default=None, type=click.Path(dir_okay=False), help="table CSV")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="predictor setting, repeatable")
@@ -90,6 +90,8 @@ def eval_(predictor: str, loss: str | None, source: str, targets: str, protocol_
     if seed_start < 0:
         raise UserError(f"--seed-start must be >= 0, got {seed_start}")
     check_output(output)
+    if save_dir is not None:
+        check_encodable(save_dir, "--save-predictor")
     chosen, named = protocol_choice(protocol_name, pool, metric, score_metric, n_train, n_test)
     table = bench.load(data_path)
     common = dict(loss=loss, source=source, targets=[t.strip() for t in targets.split(",") if t.strip()],
