@@ -9,7 +9,10 @@ it can be stopped and rerun; rows are appended one fit at a time.
   naslib      NASLib survey's setting as far as we could confirm it: full pool, final validation accuracy,
               n_train 100 / 400 / 1,000, 200 held-out cells                  -> results/quality_naslib.csv
 
-Each CSV gets a <name>_summary.csv: per predictor and n_train, the number of seeds, mean and std (ddof 1),
+  leakage     for each protocol and seed 0-9, the share of scored cells that compute the same function as
+              some training cell (`space.functional_key`)                   -> results/quality_leakage.csv
+
+Each row CSV gets a <name>_summary.csv: per predictor and n_train, the number of seeds, mean and std (ddof 1),
 median with a bootstrap 95% interval (scipy.stats.bootstrap, percentile, 2,000 resamples, seeded), and a
 paired comparison with the fair baseline `xgb-struct` over shared seeds (Wilcoxon signed-rank p-value,
 win rate). Extra row files in the same format (e.g. ACT rows) join the summary with --include.
@@ -35,8 +38,8 @@ from nasbench_rank.evaluation import (evaluate_predictor, existing_keys, protoco
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 BASELINE = "xgb-struct"
 #: cheap first, so a run cut short still has every cheap predictor
-FUNCTIONAL = ("params", "acc12", "xgb", "xgb-struct", "xgb-rank", "rf", "gp", "mlp-mse", "mlp-mixed", "xgb-ensemble",
-              "bananas", "gin")
+FUNCTIONAL = ("params", "acc12", "xgb", "xgb-struct", "xgb-rank", "rf", "gp", "bananas", "gin", "mlp-mse", "mlp-mixed",
+              "xgb-ensemble")
 PARTS = {
     "functional": dict(csv="quality_functional", protocol="functional", predictors=FUNCTIONAL,
                        n_train=(100, 400, 900), seeds=10),
@@ -69,6 +72,26 @@ def run_part(name: str, predictors: tuple[str, ...], seeds: range, table: bench.
                       f"fit {rows[0]['fit_seconds']:.1f} s ({time.perf_counter() - started:.1f} s)",
                       file=sys.stderr, flush=True)
     return path
+
+
+def leakage(table: bench.Table, seeds: range) -> pd.DataFrame:
+    """Per protocol, size and seed: the share of scored cells with a functional twin in training."""
+    from nasbench_rank import space
+    from nasbench_rank.evaluation import pool_indices, split
+
+    classes = space.functional_classes()[0][space.ordinals(table.cells)]
+    rows = []
+    for name in ("article", "unique", "functional", "pinat", "naslib"):
+        fixed = protocol_settings(name)
+        pool = pool_indices(table, fixed["pool"])
+        for n_train in fixed["n_train"]:
+            n_test = len(pool) - n_train if fixed["n_test"] == "rest" else fixed["n_test"]
+            for seed in seeds:
+                train, test = split(pool, n_train, n_test, seed)
+                rows.append({"protocol": name, "pool": fixed["pool"], "n_train": n_train, "n_test": len(test),
+                             "seed": seed, "twin_in_training": float(np.isin(classes[test], classes[train]).mean()),
+                             "table_sha256": table.sha256})
+    return pd.DataFrame(rows)
 
 
 def _median_interval(values: np.ndarray) -> tuple[float, float]:
@@ -131,7 +154,7 @@ def show(summary: pd.DataFrame, score: str = "kendall") -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", default="functional,pinat", help=f"comma-separated subset of {', '.join(PARTS)}")
+    parser.add_argument("--parts", default="functional,pinat", help=f"comma-separated subset of {', '.join(PARTS)}, leakage")
     parser.add_argument("--predictors", default=None, help="comma-separated predictors instead of each part's list")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per setting (default 10: seeds 0-9)")
     parser.add_argument("--summary-only", action="store_true", help="rebuild the summaries from the rows only")
@@ -143,6 +166,13 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     table = bench.load()
     for name in [p.strip() for p in args.parts.split(",") if p.strip()]:
+        if name == "leakage":
+            frame = leakage(table, range(args.seeds or 10))
+            atomic.write_csv(RESULTS / "quality_leakage.csv", frame.to_dict("records"), list(frame.columns))
+            print("== leakage: share of scored cells with a functional twin in training (mean, min, max over seeds)")
+            print(frame.groupby(["protocol", "n_train", "n_test"], sort=False)["twin_in_training"]
+                  .agg(["mean", "min", "max"]).round(3).to_string())
+            continue
         if name not in PARTS:
             parser.error(f"unknown part {name!r}; known: {', '.join(PARTS)}")
         part = PARTS[name]

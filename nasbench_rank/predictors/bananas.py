@@ -44,8 +44,8 @@ class BananasPredictor(BaseEstimator):
     """``n_models`` ReLU MLPs (``layers`` x ``hidden``) on `features.live_paths`, L1 loss as in the
     paper, labels standardised; prediction is the members' mean, ``predict_std`` their std."""
 
-    def __init__(self, n_models: int = 5, hidden: int = 64, layers: int = 3, epochs: int = 150,
-                 batch_size: int = 32, lr: float = 1e-3, weight_decay: float = 0.0, loss: str = "l1",
+    def __init__(self, n_models: int = 5, hidden: int = 64, layers: int = 3, epochs: int = 100,
+                 batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0, loss: str = "l1",
                  seed: int = 0, threads: int = 1):
         self.n_models = n_models
         self.hidden = hidden

@@ -78,7 +78,7 @@ class GINNet(nn.Module):
 class GINPredictor(BaseEstimator):
     """GIN regressor trained with MSE on standardised labels (Adam, cosine schedule)."""
 
-    def __init__(self, hidden: int = 64, layers: int = 3, epochs: int = 150, batch_size: int = 64, lr: float = 2e-3,
+    def __init__(self, hidden: int = 64, layers: int = 3, epochs: int = 100, batch_size: int = 64, lr: float = 2e-3,
                  weight_decay: float = 1e-4, effective: bool = True, seed: int = 0, threads: int = 1):
         self.hidden = hidden
         self.layers = layers
