@@ -155,3 +155,13 @@ def test_acc12_proxy_reads_12_epoch_accuracy_and_charges_12_of_200_epochs(table)
     expected = table.train_seconds("cifar10")[idx].sum() * 12 / 200 / 3600
     assert model.query_gpu_hours_ == pytest.approx(expected) and expected > 0
     assert model.needs_labels is False
+
+
+@pytest.mark.parametrize("name, kwargs", [("xgb", {"n_estimators": 5}), ("mlp-mse", {"epochs": 2}),
+                                          ("xgb-ensemble", {"n_models": 2})])
+def test_the_older_predictors_are_scikit_learn_estimators_too(table, name, kwargs):
+    model = get_plugins().predictors.create(name, **kwargs)
+    twin = clone(model).set_params(seed=5)
+    assert twin.get_params()["seed"] == 5 and model.get_params()["seed"] == 0
+    cells, y = data(table, 40)
+    assert np.all(np.isfinite(twin.fit(cells, y).predict(table.cells[100:110])))
