@@ -13,3 +13,10 @@ class DataError(UserError):
 
 class PluginError(UserError):
     """A plugin could not be found, loaded or registered."""
+
+
+class NonFiniteError(UserError):
+    """A predictor produced NaN or infinite predictions, scores or losses. Exit code 1: the input was
+    valid, the fit failed."""
+
+    exit_code = 1

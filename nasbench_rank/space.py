@@ -7,6 +7,7 @@ benchmark index is a different order that only the table knows (see `bench`).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -153,3 +154,40 @@ def functional_key(cell: Sequence[int]) -> str:
                 node_terms.append(f"{OPS[cell[e]]}({'+'.join(terms[src])})")
         terms[node] = tuple(sorted(node_terms))
     return "+".join(terms[3])
+
+
+def effective_ops(cells: Iterable[Sequence[int]]) -> np.ndarray:
+    """Cells with every dead edge set to `none` (op 0), as an (n, 6) array.
+
+    An edge is live when its source is reachable from the input and its target reaches the output
+    through edges that are not `none`; a dead edge cannot change what the cell computes.
+    """
+    arr = as_array(cells)
+    on = arr != 0
+    n = len(arr)
+    from_input = [np.ones(n, dtype=bool)] + [np.zeros(n, dtype=bool) for _ in range(3)]
+    for e, (s, d) in enumerate(EDGES):  # EDGES is in topological order of the source node
+        from_input[d] |= from_input[s] & on[:, e]
+    to_output = [np.zeros(n, dtype=bool) for _ in range(3)] + [np.ones(n, dtype=bool)]
+    for e, (s, d) in reversed(list(enumerate(EDGES))):
+        to_output[s] |= to_output[d] & on[:, e]
+    live = np.stack([on[:, e] & from_input[s] & to_output[d] for e, (s, d) in enumerate(EDGES)], axis=1)
+    return np.where(live, arr, 0)
+
+
+@lru_cache(maxsize=1)
+def functional_classes() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Over the whole space: (class of each ordinal, start offset of each class in the next array,
+    ordinals sorted by class). Classes are the distinct `functional_key`s."""
+    keys = np.array([functional_key(c) for c in all_cells()], dtype=object).astype(str)
+    _, cls = np.unique(keys, return_inverse=True)
+    order = np.argsort(cls, kind="stable")
+    starts = np.searchsorted(cls[order], np.arange(cls.max() + 2))
+    return cls, starts, order
+
+
+def functional_copies(cells: Iterable[Sequence[int]]) -> list[np.ndarray]:
+    """For each cell, the ordinals of every cell of the space that computes the same function
+    (the cell itself included), in ordinal order."""
+    cls, starts, order = functional_classes()
+    return [order[starts[c]:starts[c + 1]] for c in cls[ordinals(cells)]]

@@ -50,7 +50,7 @@ def test_a_rerun_skips_finished_seeds_and_overwrite_replaces_them(tmp_path):
 def test_a_different_protocol_adds_rows_instead_of_replacing(tmp_path):
     out = tmp_path / "eval.csv"
     run("--seeds", "1", "--output", str(out))
-    run("--seeds", "1", "--output", str(out), "--metric", "valid", "--target", "cifar10")
+    run("--seeds", "1", "--output", str(out), "--metric", "test", "--target", "cifar10")
     frame = read_rows(out)
     assert len(frame) == 4 and sorted(set(frame["metric"])) == ["test", "valid"]
 

@@ -1,4 +1,5 @@
-"""Built-in predictors: the recursive ACT transformer, gradient boosting and MLP baselines."""
+"""Built-in predictors: the recursive ACT transformer, gradient boosting and MLP baselines, and the
+field's standard predictors (GIN, BANANAS, Gaussian process, random forest, proxies)."""
 
 from ..hookspecs import hookimpl
 from ..plugins import lazy
@@ -22,3 +23,15 @@ def register_predictors(register):
     ensemble = "nasbench_rank.predictors.ensemble:EnsemblePredictor"
     register("ensemble", lazy(ensemble), "mean and std over seeds of any predictor (base=NAME, n_models=5)")
     register("xgb-ensemble", lazy(ensemble, base="xgb"), "5 XGBoost seeds: mean and std for uncertainty-aware search")
+    register("xgb-struct", lazy("nasbench_rank.predictors.xgb:XGBPredictor", encoding="structural",
+                                augment="functional", tta=8),
+             "XGBoost given ACT's structural knowledge: dead edges as none, paths, functional copies (the fair baseline)")
+    register("rf", lazy("nasbench_rank.predictors.forest:ForestPredictor"), "random forest on one-hot + op counts")
+    register("gp", lazy("nasbench_rank.predictors.gp:GPPredictor"), "Gaussian process on live paths (predict_std)")
+    register("bananas", lazy("nasbench_rank.predictors.bananas:BananasPredictor"),
+             "BANANAS: ensemble of 5 MLPs on the path encoding (predict_std)")
+    register("gin", lazy("nasbench_rank.predictors.gnn:GINPredictor"), "graph isomorphism network over the cell's DAG")
+    register("params", lazy("nasbench_rank.predictors.proxies:ParamsProxy"),
+             "proxy: parameter count from the cell's structure (no labels, free)")
+    register("acc12", lazy("nasbench_rank.predictors.proxies:Acc12Proxy"),
+             "proxy: 12-epoch validation accuracy (no labels; costs 12/200 of a training per cell)")

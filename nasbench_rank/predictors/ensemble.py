@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from ..errors import UserError
 
 
-class EnsemblePredictor:
+class EnsemblePredictor(BaseEstimator):
     """Mean and std over ``n_models`` fits of the registered predictor ``base``.
 
     Member ``i`` gets ``seed + i``; a base predictor without a ``seed`` setting would give identical
@@ -27,6 +28,7 @@ class EnsemblePredictor:
 
     def fit(self, cells, y) -> "EnsemblePredictor":
         from .. import space
+        from ..seeding import apply_seed
         from ..plugins import get_plugins
 
         if self.n_models < 2:
@@ -37,9 +39,8 @@ class EnsemblePredictor:
         members = []
         for i in range(self.n_models):
             member = get_plugins().predictors.create(self.base, **(self.base_kwargs or {}))
-            if not hasattr(member, "seed"):
+            if apply_seed(member, self.seed + i) is None:
                 raise UserError(f"ensemble base {self.base!r} has no seed setting, so its members would be identical")
-            member.seed = self.seed + i
             rows = rng.integers(0, len(y), len(y)) if self.bootstrap else np.arange(len(y))
             members.append(member.fit(cells[rows], y[rows]))
         self.members_ = members

@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch  # imported when the predictor is built, never inside a timed fit
+from sklearn.base import BaseEstimator
 
 from .. import features
 from ..errors import UserError
 
 
-class MLPPredictor:
+class MLPPredictor(BaseEstimator):
     """ReLU MLP trained with Adam and a cosine learning-rate schedule on accuracy fractions.
 
     The output bias starts at the mean label, so training starts from the right scale: the rank loss's

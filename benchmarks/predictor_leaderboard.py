@@ -1,0 +1,198 @@
+"""The predictor leaderboard: every predictor but ACT under the leak-free protocol, then the
+published protocols beside the published numbers. Resumable: rows already in a CSV are skipped, so
+it can be stopped and rerun; rows are appended one fit at a time.
+
+  functional  pool functional (one cell per functional class, 4,930 cells), train on CIFAR-10 valid,
+              score on all the rest, n_train 100 / 400 / 900, seeds 0-9      -> results/quality_functional.csv
+  pinat       PINAT's protocol: train on valid of n in 78 / 156 / 469 / 781 / 1,563 cells drawn from all
+              15,625, Kendall on test accuracy of all 15,625 cells           -> results/quality_pinat.csv
+  naslib      NASLib survey's setting as far as we could confirm it: full pool, final validation accuracy,
+              n_train 100 / 400 / 1,000, 200 held-out cells                  -> results/quality_naslib.csv
+
+  leakage     for each protocol and seed 0-9, the share of scored cells that compute the same function as
+              some training cell (`space.functional_key`)                   -> results/quality_leakage.csv
+
+Each row CSV gets a <name>_summary.csv: per predictor and n_train, the number of seeds, mean and std (ddof 1),
+median with a bootstrap 95% interval (scipy.stats.bootstrap, percentile, 2,000 resamples, seeded), and a
+paired comparison with the fair baseline `xgb-struct` over shared seeds (Wilcoxon signed-rank p-value,
+win rate). Extra row files in the same format (e.g. ACT rows) join the summary with --include.
+
+  OMP_NUM_THREADS=1 nice -n 10 python benchmarks/predictor_leaderboard.py --parts functional,pinat
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nasbench_rank import atomic, bench
+from nasbench_rank.evaluation import (evaluate_predictor, existing_keys, protocol_settings, read_rows,
+                                      resolve_protocol, write_rows)
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+BASELINE = "xgb-struct"
+#: cheap first, so a run cut short still has every cheap predictor
+FUNCTIONAL = ("params", "acc12", "xgb", "xgb-struct", "xgb-rank", "rf", "gp", "bananas", "gin", "mlp-mse", "mlp-mixed",
+              "xgb-ensemble")
+PARTS = {
+    "functional": dict(csv="quality_functional", protocol="functional", predictors=FUNCTIONAL,
+                       n_train=(100, 400, 900), seeds=10),
+    "pinat": dict(csv="quality_pinat", protocol="pinat", predictors=("params", "acc12", "xgb", "xgb-struct", "rf", "gp"),
+                  n_train=(78, 156, 469, 781, 1563), seeds=10),
+    "naslib": dict(csv="quality_naslib", protocol="naslib", predictors=("params", "acc12", "xgb", "xgb-struct", "rf", "gp"),
+                   n_train=(100, 400, 1000), seeds=10),
+}
+#: PINAT's Table (Lu et al., AAAI 2023), NAS-Bench-201, Kendall tau of PINAT at each training size.
+PINAT_PUBLISHED = {78: 0.549, 156: 0.631, 469: 0.706, 781: 0.761, 1563: 0.784}
+
+
+def run_part(name: str, predictors: tuple[str, ...], seeds: range, table: bench.Table) -> Path:
+    part = PARTS[name]
+    fixed = protocol_settings(part["protocol"])
+    path = RESULTS / f"{part['csv']}.csv"
+    done = existing_keys(read_rows(path))
+    for predictor in predictors:
+        for seed in seeds:  # seed-major: a run cut short leaves whole seeds, every size
+            for n_train in part["n_train"]:
+                settings = dict(source="cifar10", targets=("cifar10",), pool=fixed["pool"], metric=fixed["metric"],
+                                score_metric=fixed["score_metric"], n_train=n_train, n_test=fixed["n_test"],
+                                seed=seed, protocol=part["protocol"])
+                if set(resolve_protocol(predictor, table=table, **settings).keys()) <= done:
+                    continue
+                started = time.perf_counter()
+                rows = evaluate_predictor(predictor, table=table, **settings)
+                write_rows(path, rows)
+                print(f"[{name}] {predictor} n_train={n_train} seed={seed}: tau {rows[0]['kendall']:.3f} "
+                      f"fit {rows[0]['fit_seconds']:.1f} s ({time.perf_counter() - started:.1f} s)",
+                      file=sys.stderr, flush=True)
+    return path
+
+
+def leakage(table: bench.Table, seeds: range) -> pd.DataFrame:
+    """Per protocol, size and seed: the share of scored cells with a functional twin in training."""
+    from nasbench_rank import space
+    from nasbench_rank.evaluation import pool_indices, split
+
+    classes = space.functional_classes()[0][space.ordinals(table.cells)]
+    rows = []
+    for name in ("article", "unique", "functional", "pinat", "naslib"):
+        fixed = protocol_settings(name)
+        pool = pool_indices(table, fixed["pool"])
+        for n_train in fixed["n_train"]:
+            n_test = len(pool) - n_train if fixed["n_test"] == "rest" else fixed["n_test"]
+            for seed in seeds:
+                train, test = split(pool, n_train, n_test, seed)
+                rows.append({"protocol": name, "pool": fixed["pool"], "n_train": n_train, "n_test": len(test),
+                             "seed": seed, "twin_in_training": float(np.isin(classes[test], classes[train]).mean()),
+                             "table_sha256": table.sha256})
+    return pd.DataFrame(rows)
+
+
+def _median_interval(values: np.ndarray) -> tuple[float, float]:
+    from scipy import stats
+
+    if len(values) < 3 or np.ptp(values) == 0:
+        return float("nan"), float("nan")
+    res = stats.bootstrap((values,), np.median, n_resamples=2000, confidence_level=0.95, method="percentile",
+                          random_state=np.random.default_rng(0))
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def summarize_part(frame: pd.DataFrame, score: str = "kendall") -> pd.DataFrame:
+    """Per (protocol, predictor, n_train): seeds, mean, std, median [95% bootstrap interval], and the
+    paired comparison with `BASELINE` over the seeds both have."""
+    from scipy import stats
+
+    out = []
+    keys = ["pool", "metric", "score_metric", "n_train", "n_test"]
+    for (predictor, *rest), group in frame.groupby(["predictor", *keys], sort=False, dropna=False):
+        values = group.set_index("seed")[score].astype(float)
+        base = frame[(frame["predictor"] == BASELINE)
+                     & np.logical_and.reduce([frame[k] == v for k, v in zip(keys, rest)])].set_index("seed")[score]
+        shared = values.index.intersection(base.index)
+        p_value = win_rate = float("nan")
+        if predictor != BASELINE and len(shared) >= 2:
+            diff = values.loc[shared].to_numpy() - base.loc[shared].to_numpy().astype(float)
+            win_rate = float(np.mean(diff > 0))
+            if np.any(diff != 0):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    p_value = float(stats.wilcoxon(diff).pvalue)
+        low, high = _median_interval(values.to_numpy())
+        out.append({"predictor": predictor, **dict(zip(keys, rest)), "seeds": len(values),
+                    f"{score}_mean": values.mean(), f"{score}_std": values.std(), f"{score}_median": values.median(),
+                    f"{score}_median_low95": low, f"{score}_median_high95": high,
+                    "fit_seconds_median": group["fit_seconds"].median(),
+                    "label_gpu_hours_median": group["label_gpu_hours"].median(),
+                    "query_gpu_hours_median": group["query_gpu_hours"].median(),
+                    f"paired_vs_{BASELINE}_seeds": len(shared) if predictor != BASELINE else 0,
+                    f"wilcoxon_p_vs_{BASELINE}": p_value, f"win_rate_vs_{BASELINE}": win_rate})
+    summary = pd.DataFrame(out).sort_values(["n_train", f"{score}_median"], ascending=[True, False])
+    if (summary["pool"] == "full").all() and (summary["n_test"] == 15625).all():
+        summary["pinat_published"] = summary["n_train"].map(PINAT_PUBLISHED)
+    return summary
+
+
+def show(summary: pd.DataFrame, score: str = "kendall") -> None:
+    view = summary[["predictor", "n_train", "seeds"]].copy()
+    view[f"{score} median [95% CI]"] = [f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in zip(
+        summary[f"{score}_median"], summary[f"{score}_median_low95"], summary[f"{score}_median_high95"])]
+    view["mean ± std"] = [f"{m:.3f} ± {s:.3f}" for m, s in zip(summary[f"{score}_mean"], summary[f"{score}_std"])]
+    view[f"p vs {BASELINE}"] = summary[f"wilcoxon_p_vs_{BASELINE}"].map(lambda p: "" if np.isnan(p) else f"{p:.3f}")
+    view["win"] = summary[f"win_rate_vs_{BASELINE}"].map(lambda w: "" if np.isnan(w) else f"{w:.1f}")
+    view["fit s"] = summary["fit_seconds_median"].map(lambda v: f"{v:.2f}")
+    if "pinat_published" in summary:
+        view["PINAT (published)"] = summary["pinat_published"]
+    print(view.to_string(index=False))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--parts", default="functional,pinat", help=f"comma-separated subset of {', '.join(PARTS)}, leakage")
+    parser.add_argument("--predictors", default=None, help="comma-separated predictors instead of each part's list")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per setting (default 10: seeds 0-9)")
+    parser.add_argument("--summary-only", action="store_true", help="rebuild the summaries from the rows only")
+    parser.add_argument("--include", action="append", default=[], type=Path,
+                        help="another row CSV of the same protocol to join the functional summary (e.g. ACT rows)")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    table = bench.load()
+    for name in [p.strip() for p in args.parts.split(",") if p.strip()]:
+        if name == "leakage":
+            frame = leakage(table, range(args.seeds or 10))
+            atomic.write_csv(RESULTS / "quality_leakage.csv", frame.to_dict("records"), list(frame.columns))
+            print("== leakage: share of scored cells with a functional twin in training (mean, min, max over seeds)")
+            print(frame.groupby(["protocol", "n_train", "n_test"], sort=False)["twin_in_training"]
+                  .agg(["mean", "min", "max"]).round(3).to_string())
+            continue
+        if name not in PARTS:
+            parser.error(f"unknown part {name!r}; known: {', '.join(PARTS)}")
+        part = PARTS[name]
+        path = RESULTS / f"{part['csv']}.csv"
+        if not args.summary_only:
+            predictors = tuple(args.predictors.split(",")) if args.predictors else part["predictors"]
+            run_part(name, predictors, range(args.seeds or part["seeds"]), table)
+        frame = read_rows(path)
+        if name == "functional":
+            for extra in args.include:
+                frame = pd.concat([frame, read_rows(extra)], ignore_index=True)
+        frame = frame[frame["protocol"] == part["protocol"]]
+        if not len(frame):
+            continue
+        summary = summarize_part(frame)
+        atomic.write_csv(RESULTS / f"{part['csv']}_summary.csv", summary.to_dict("records"), list(summary.columns))
+        print(f"== {name}: {path.name}, Kendall tau on CIFAR-10 (median over seeds, bootstrap 95% interval of the "
+              f"median; ± is the std over seeds; p: Wilcoxon signed-rank vs {BASELINE} over shared seeds)")
+        show(summary)
+
+
+if __name__ == "__main__":
+    main()
