@@ -44,6 +44,8 @@ CONFIGS: dict[str, dict] = {
     "speed_bs64_e20": {"batch_size": 64, "epochs": 20, "lr": 4e-3},
     "speed_bs32_e15": {"batch_size": 32, "epochs": 15, "lr": 2e-3},
     "speed_bs64_e15": {"batch_size": 64, "epochs": 15, "lr": 4e-3},
+    # few cells: at least this many optimiser steps however few the cells (60 epochs of 100 cells are 240)
+    "few_minsteps1000": {"min_steps": 1000},
     # recursion: H_cycles x L_cycles >= 2 and >= 2 supervised ACT steps
     "rec_H2L1_s2": {"H_cycles": 2, "L_cycles": 1, "halt_max_steps": 2},
     "rec_H2L2_s2_lr1e-3": {**REC, "halt_max_steps": 2, "lr": 1e-3},

@@ -110,3 +110,18 @@ def test_halting_steps_lie_between_one_and_the_last_step(data):
     torch.nn.init.constant_(model.models_[0].halt_head.bias, 50.0)
     torch.nn.init.zeros_(model.models_[0].halt_head.weight)
     assert np.all(model.halting_steps(cells) == 1)
+
+
+def test_min_steps_lengthens_fits_on_few_cells_only(data, monkeypatch):
+    cells, y = data
+    seen = []
+    original = ACTPredictor._train
+
+    def recording(self, model, ordinals, labels, epochs, lr, seed):
+        seen.append(epochs)
+        return original(self, model, ordinals, labels, epochs, lr, seed)
+
+    monkeypatch.setattr(ACTPredictor, "_train", recording)
+    ACTPredictor(min_steps=40, **TINY).fit(cells, y)  # 64 cells in batches of 16: 4 steps an epoch
+    ACTPredictor(min_steps=8, **TINY).fit(cells, y)
+    assert seen == [10, TINY["epochs"]]

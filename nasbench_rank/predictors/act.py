@@ -143,6 +143,8 @@ class ACTPredictor:
     `predict_std` its spread). `partial_fit` continues from the fitted weights for `partial_epochs`
     epochs on a grown training set. `device="auto"` trains on CUDA when torch sees one, else on the
     CPU. `ema > 0` evaluates an exponential moving average of the weights (decay `ema`).
+    `min_steps` raises the epochs of a fit on few cells until it makes at least that many
+    optimiser steps (0: `epochs` alone decides).
     """
 
     def __init__(self, loss: str | Callable = "mixed", loss_kwargs: dict | None = None, hidden: int = 64,
@@ -151,7 +153,7 @@ class ACTPredictor:
                  halt_weight: float = 0.1, summary_token: bool = True, graph_bias: bool = True,
                  effective: bool = True, augment: str = "functional", tta: int = 8, epochs: int = 60,
                  batch_size: int = 32, lr: float = 2e-3, weight_decay: float = 0.01, warmup: float = 0.05,
-                 grad_clip: float = 1.0, ema: float = 0.0, partial_epochs: int = 10, partial_lr: float | None = None,
+                 grad_clip: float = 1.0, min_steps: int = 0, ema: float = 0.0, partial_epochs: int = 10, partial_lr: float | None = None,
                  n_models: int = 1, seed: int = 0, threads: int = 1, device: str = "auto"):
         self.loss = loss
         self.loss_kwargs = loss_kwargs
@@ -176,6 +178,7 @@ class ACTPredictor:
         self.weight_decay = weight_decay
         self.warmup = warmup
         self.grad_clip = grad_clip
+        self.min_steps = min_steps
         self.ema = ema
         self.partial_epochs = partial_epochs
         self.partial_lr = partial_lr
@@ -230,7 +233,8 @@ class ACTPredictor:
                 seed = self.seed + 1000 * m
                 torch.manual_seed(seed)
                 model = self._build().to(device)
-                models.append(self._train(model, ordinals, y, self.epochs, self.lr, seed))
+                epochs = max(self.epochs, math.ceil(int(self.min_steps) / math.ceil(len(ordinals) / self.batch_size)))
+                models.append(self._train(model, ordinals, y, epochs, self.lr, seed))
             self.models_ = models
         self.n_train_ = len(ordinals)
         return self
