@@ -9,16 +9,15 @@ cycle; the (z_H, z_L) carry is detached between steps, every step is supervised,
 learns whether the current answer is already within `halt_tolerance` of the label.
 
 Two things carry the DAG into a model that otherwise only sees a bag of edges: a learned attention
-bias per pair relation of edges (one feeds the other, shared source, shared target, unrelated), and
-an effective-op view that turns dead edges (ones that never connect input to output) into `none`.
-`augment="functional"` replaces each training cell, every epoch, by a random cell that computes the
-same function (`space.functional_key`), and `tta` averages predictions over such copies.
+bias per pair relation of edges (`act_cells.edge_relations`), and an effective-op view that turns dead
+edges into `none`. `augment="functional"` replaces each training cell, every epoch, by a random cell
+that computes the same function (`space.functional_key`), and `tta` averages predictions over up to
+`tta` distinct forms of the cell's class; cells whose forms coincide are computed once.
 """
 
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -28,72 +27,24 @@ from torch import nn
 
 from .. import space
 from ..errors import UserError
+from .act_cells import N_RELATIONS, edge_relations, effective_ops, functional_copies, space_index
 
-# Relations between two tokens, indexing the learned attention bias. Token 0 is the summary token
-# when there is one; edge tokens follow in `space.EDGES` order.
-_REL_SELF, _REL_FEEDS, _REL_FED_BY, _REL_SAME_SRC, _REL_SAME_DST, _REL_NONE = range(6)
-_REL_SUM_TO_EDGE, _REL_EDGE_TO_SUM, _REL_SUM_SELF = 6, 7, 8
-N_RELATIONS = 9
+__all__ = ["ACTPredictor", "RecursiveNet", "effective_ops", "functional_copies", "resolve_device"]
 
-
-def edge_relations(summary_token: bool) -> torch.Tensor:
-    """(T, T) long: the relation of query token i to key token j in the cell's DAG."""
-    n = space.N_EDGES
-    rel = torch.full((n, n), _REL_NONE, dtype=torch.long)
-    for i, (si, di) in enumerate(space.EDGES):
-        for j, (sj, dj) in enumerate(space.EDGES):
-            if i == j:
-                rel[i, j] = _REL_SELF
-            elif di == sj:
-                rel[i, j] = _REL_FEEDS
-            elif dj == si:
-                rel[i, j] = _REL_FED_BY
-            elif si == sj:
-                rel[i, j] = _REL_SAME_SRC
-            elif di == dj:
-                rel[i, j] = _REL_SAME_DST
-    if not summary_token:
-        return rel
-    full = torch.empty((n + 1, n + 1), dtype=torch.long)
-    full[0, 0] = _REL_SUM_SELF
-    full[0, 1:] = _REL_SUM_TO_EDGE
-    full[1:, 0] = _REL_EDGE_TO_SUM
-    full[1:, 1:] = rel
-    return full
+PREDICT_CHUNK = 4096
 
 
-def effective_ops(cells: np.ndarray) -> np.ndarray:
-    """Cells with every dead edge set to `none` (op 0): an edge is live when its source is reachable
-    from the input and its target reaches the output through non-`none` edges."""
-    arr = np.asarray(cells)
-    on = arr != 0
-    # reachable from input: node 0 always; node k if some live-able edge into k comes from a reachable node
-    reach = [np.ones(len(arr), dtype=bool)] + [np.zeros(len(arr), dtype=bool) for _ in range(3)]
-    for e, (s, d) in enumerate(space.EDGES):
-        reach[d] |= reach[s] & on[:, e]
-    # reaches output: node 3 always; walk edges backwards in reverse topological order
-    to_out = [np.zeros(len(arr), dtype=bool) for _ in range(3)] + [np.ones(len(arr), dtype=bool)]
-    for e, (s, d) in reversed(list(enumerate(space.EDGES))):
-        to_out[s] |= to_out[d] & on[:, e]
-    live = np.stack([on[:, e] & reach[s] & to_out[d] for e, (s, d) in enumerate(space.EDGES)], axis=1)
-    return np.where(live, arr, 0)
-
-
-@lru_cache(maxsize=1)
-def _functional_groups() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(group of each ordinal, group start offsets, ordinals sorted by group) over the whole space."""
-    keys = [space.functional_key(c) for c in space.all_cells()]
-    _, group = np.unique(np.array(keys, dtype=object).astype(str), return_inverse=True)
-    order = np.argsort(group, kind="stable")
-    starts = np.searchsorted(group[order], np.arange(group.max() + 2))
-    return group, starts, order
-
-
-def functional_copies(cells: np.ndarray) -> list[np.ndarray]:
-    """For each cell, the ordinals of every cell that computes the same function (itself included)."""
-    group, starts, order = _functional_groups()
-    ords = space.ordinals(cells)
-    return [order[starts[g]:starts[g + 1]] for g in group[ords]]
+def resolve_device(device: str | None) -> torch.device:
+    """'auto' (or None): CUDA when available, else CPU; otherwise the named torch device."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise UserError(f"unknown device {device!r}: {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device {device!r} asked for, but torch sees no CUDA device here")
+    return dev
 
 
 class Block(nn.Module):
@@ -148,15 +99,15 @@ class RecursiveNet(nn.Module):
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
         if self.summary_token:
-            lead = torch.full((tokens.shape[0], 1), space.N_OPS, dtype=tokens.dtype)
+            lead = torch.full((tokens.shape[0], 1), space.N_OPS, dtype=tokens.dtype, device=tokens.device)
             tokens = torch.cat([lead, tokens], dim=1)
         return (self.op_embed(tokens) + self.pos_embed) * self.scale
 
     def biases(self) -> list[torch.Tensor | None]:
-        """Per layer (1, heads, T, T) additive attention bias from the DAG relations."""
+        """Per layer (heads, T, T) additive attention bias from the DAG relations, in one gather."""
         if self.rel_bias is None:
             return [None] * len(self.blocks)
-        return [self.rel_bias[i][self.relations].permute(2, 0, 1).unsqueeze(0) for i in range(len(self.blocks))]
+        return list(self.rel_bias[:, self.relations].permute(0, 3, 1, 2).unbind(0))
 
     def net(self, z: torch.Tensor, biases: list[torch.Tensor | None]) -> torch.Tensor:
         for block, bias in zip(self.blocks, biases):
@@ -167,10 +118,10 @@ class RecursiveNet(nn.Module):
         shape = (batch, tokens, self.hidden)
         return self.z_H0.expand(shape), self.z_L0.expand(shape)
 
-    def step(self, x: torch.Tensor, z_H: torch.Tensor, z_L: torch.Tensor
+    def step(self, x: torch.Tensor, z_H: torch.Tensor, z_L: torch.Tensor, biases: list | None = None
              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """One ACT step: the recursion, then (z_H, z_L, raw prediction, halt logit)."""
-        biases = self.biases()
+        biases = self.biases() if biases is None else biases
         with torch.no_grad():
             for _ in range(self.H_cycles - 1):
                 for _ in range(self.L_cycles):
@@ -188,11 +139,12 @@ class RecursiveNet(nn.Module):
 class ACTPredictor:
     """Recursive transformer with deep supervision and learned halting; any loss plugin.
 
-    Every setting is a keyword argument; defaults fit 900 cells in under a minute on one CPU thread.
-    They keep one recursion cycle and one ACT step because, on 900 cells, more cycles or steps
-    ranked worse at several times the cost (benchmarks/act_tuning.py); raise `H_cycles`, `L_cycles`
-    and `halt_max_steps` for the full recursion. `n_models > 1` trains a seed ensemble (mean
-    prediction, `predict_std` its spread).
+    Every setting is a keyword argument. `n_models > 1` trains a seed ensemble (mean prediction,
+    `predict_std` its spread). `partial_fit` continues from the fitted weights for `partial_epochs`
+    epochs on a grown training set. `device="auto"` trains on CUDA when torch sees one, else on the
+    CPU. `ema > 0` evaluates an exponential moving average of the weights (decay `ema`).
+    `min_steps` raises the epochs of a fit on few cells until it makes at least that many
+    optimiser steps (0: `epochs` alone decides).
     """
 
     def __init__(self, loss: str | Callable = "mixed", loss_kwargs: dict | None = None, hidden: int = 64,
@@ -201,7 +153,8 @@ class ACTPredictor:
                  halt_weight: float = 0.1, summary_token: bool = True, graph_bias: bool = True,
                  effective: bool = True, augment: str = "functional", tta: int = 8, epochs: int = 60,
                  batch_size: int = 32, lr: float = 2e-3, weight_decay: float = 0.01, warmup: float = 0.05,
-                 grad_clip: float = 1.0, n_models: int = 1, seed: int = 0, threads: int = 1):
+                 grad_clip: float = 1.0, min_steps: int = 0, ema: float = 0.0, partial_epochs: int = 10, partial_lr: float | None = None,
+                 n_models: int = 1, seed: int = 0, threads: int = 1, device: str = "auto"):
         self.loss = loss
         self.loss_kwargs = loss_kwargs
         self.hidden = hidden
@@ -225,18 +178,26 @@ class ACTPredictor:
         self.weight_decay = weight_decay
         self.warmup = warmup
         self.grad_clip = grad_clip
+        self.min_steps = min_steps
+        self.ema = ema
+        self.partial_epochs = partial_epochs
+        self.partial_lr = partial_lr
         self.n_models = n_models
         self.seed = seed
         self.threads = threads
+        self.device = device
 
     # ---- settings and data -------------------------------------------------------------------
     def _check(self) -> None:
         if self.augment not in ("none", "functional"):
             raise UserError(f"augment must be 'none' or 'functional', got {self.augment!r}")
         for name in ("hidden", "heads", "L_layers", "H_cycles", "L_cycles", "halt_max_steps", "epochs",
-                     "batch_size", "n_models", "threads"):
+                     "batch_size", "n_models", "threads", "partial_epochs"):
             if int(getattr(self, name)) < 1:
                 raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0.0 <= float(self.ema) < 1.0:
+            raise UserError(f"ema must be in [0, 1), got {self.ema}")
+        resolve_device(self.device)
 
     def _loss_fn(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         if callable(self.loss):
@@ -245,16 +206,11 @@ class ACTPredictor:
 
         return get_plugins().losses.create(self.loss, **(self.loss_kwargs or {}))
 
-    def _tokens(self, cells: np.ndarray) -> torch.Tensor:
-        arr = effective_ops(cells) if self.effective else cells
-        return torch.as_tensor(arr, dtype=torch.long)
-
     def _build(self) -> RecursiveNet:
         return RecursiveNet(self.hidden, self.heads, self.expansion, self.L_layers, self.H_cycles, self.L_cycles,
                             self.summary_token, self.graph_bias)
 
-    # ---- training ----------------------------------------------------------------------------
-    def fit(self, cells, y) -> "ACTPredictor":
+    def _data(self, cells, y) -> tuple[np.ndarray, np.ndarray]:
         self._check()
         arr = space.as_array(cells)
         y = np.asarray(y, dtype=np.float32)
@@ -262,69 +218,112 @@ class ACTPredictor:
             raise UserError(f"got {len(arr)} cells but labels of shape {y.shape}")
         if len(arr) < 2:
             raise UserError("ACTPredictor needs at least two training cells")
-        prev_threads = torch.get_num_threads()
-        torch.set_num_threads(int(self.threads))
-        try:
-            self.y_mean_ = float(y.mean())
-            self.y_scale_ = float(y.std()) or 1.0
-            loss_fn = self._loss_fn()
-            self.models_ = [self._fit_one(arr, y, loss_fn, self.seed + 1000 * m) for m in range(self.n_models)]
-        finally:
-            torch.set_num_threads(prev_threads)
-        self.n_train_ = len(arr)
+        return space.ordinals(arr), y
+
+    # ---- training ----------------------------------------------------------------------------
+    def fit(self, cells, y) -> "ACTPredictor":
+        ordinals, y = self._data(cells, y)
+        self.y_mean_ = float(y.mean())
+        self.y_scale_ = float(y.std()) or 1.0
+        self.n_partial_ = 0
+        with self._threads():
+            device = resolve_device(self.device)
+            models = []
+            for m in range(self.n_models):
+                seed = self.seed + 1000 * m
+                torch.manual_seed(seed)
+                model = self._build().to(device)
+                epochs = max(self.epochs, math.ceil(int(self.min_steps) / math.ceil(len(ordinals) / self.batch_size)))
+                models.append(self._train(model, ordinals, y, epochs, self.lr, seed))
+            self.models_ = models
+        self.n_train_ = len(ordinals)
         return self
 
-    def _fit_one(self, arr: np.ndarray, y: np.ndarray, loss_fn: Callable, seed: int) -> RecursiveNet:
-        torch.manual_seed(seed)
+    def partial_fit(self, cells, y) -> "ACTPredictor":
+        """Continue from the current weights on (typically a grown set of) cells for `partial_epochs`
+        epochs at `partial_lr` (default: `lr`), with a fresh warm-up and cosine schedule; the label
+        scaling of the first fit is kept. Fits from scratch when not fitted yet."""
+        if not hasattr(self, "models_"):
+            return self.fit(cells, y)
+        ordinals, y = self._data(cells, y)
+        self.n_partial_ += 1
+        lr = self.lr if self.partial_lr is None else self.partial_lr
+        with self._threads():
+            device = resolve_device(self.device)
+            for m, model in enumerate(self.models_):
+                seed = self.seed + 1000 * m + 7919 * self.n_partial_
+                torch.manual_seed(seed)
+                self._train(model.to(device), ordinals, y, self.partial_epochs, lr, seed)
+        self.n_train_ = len(ordinals)
+        return self
+
+    def _threads(self):
+        predictor = self
+
+        class _Threads:
+            def __enter__(self):
+                self.prev = torch.get_num_threads()
+                torch.set_num_threads(int(predictor.threads))
+
+            def __exit__(self, *exc):
+                torch.set_num_threads(self.prev)
+
+        return _Threads()
+
+    def _train(self, model: RecursiveNet, ordinals: np.ndarray, y: np.ndarray, epochs: int, lr: float,
+               seed: int) -> RecursiveNet:
         rng = np.random.default_rng(seed)
-        model = self._build()
+        device = next(model.parameters()).device
+        loss_fn = self._loss_fn()
         decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embed" not in n]
         rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embed" not in n)]
         opt = torch.optim.AdamW([{"params": decay, "weight_decay": self.weight_decay},
-                                 {"params": rest, "weight_decay": 0.0}], lr=self.lr, fused=True)
-        n = len(arr)
-        batches = math.ceil(n / self.batch_size)
-        total = self.epochs * batches * self.halt_max_steps
+                                 {"params": rest, "weight_decay": 0.0}], lr=lr, fused=True)
+        n = len(ordinals)
+        total = epochs * math.ceil(n / self.batch_size) * self.halt_max_steps
         warm = max(1, int(self.warmup * total))
         sched = torch.optim.lr_scheduler.LambdaLR(
             opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
-        copies = functional_copies(arr) if self.augment == "functional" else None
-        all_cells = space.all_cells()
-        y_t = torch.from_numpy(y)
+        ema = None
+        if self.ema > 0:
+            from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+            ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(float(self.ema)))
+        index = space_index()
+        y_t = torch.from_numpy(y).to(device)
         model.train()
-        for _ in range(self.epochs):
-            if copies is not None:
-                pick = np.array([c[rng.integers(len(c))] for c in copies])
-                epoch_cells = all_cells[pick]
-            else:
-                epoch_cells = arr
-            tokens = self._tokens(epoch_cells)
-            perm = torch.from_numpy(rng.permutation(n))
+        for _ in range(epochs):
+            picked = index.sample_copies(ordinals, rng) if self.augment == "functional" else ordinals
+            forms = index.effective[picked] if self.effective else picked
+            tokens = index.tokens[forms].to(device)
+            perm = torch.from_numpy(rng.permutation(n)).to(device)
             for start in range(0, n, self.batch_size):
                 idx = perm[start:start + self.batch_size]
-                self._train_batch(model, opt, sched, loss_fn, tokens[idx], y_t[idx], rng)
+                self._train_batch(model, opt, sched, loss_fn, tokens[idx], y_t[idx], rng, ema)
+        if ema is not None:
+            with torch.no_grad():
+                for p, q in zip(model.parameters(), ema.module.parameters()):
+                    p.copy_(q)
         model.eval()
         return model
 
     def _train_batch(self, model: RecursiveNet, opt, sched, loss_fn: Callable, tokens: torch.Tensor,
-                     target: torch.Tensor, rng: np.random.Generator) -> None:
+                     target: torch.Tensor, rng: np.random.Generator, ema) -> None:
         """Deep supervision: one optimiser step per ACT step, on the samples not yet halted."""
         x = model.embed(tokens)
         b, t, _ = x.shape
         z_H, z_L = model.init_carry(b, t)
-        explore = rng.random(b) < self.halt_exploration
-        min_steps = torch.from_numpy(np.where(explore, rng.integers(2, self.halt_max_steps + 1, b), 1)) \
-            if self.halt_max_steps > 1 else torch.ones(b, dtype=torch.long)
-        active = torch.arange(b)
-        for step in range(1, self.halt_max_steps + 1):
-            if step > 1:
-                x = model.embed(tokens[active])
-            z_H, z_L, raw, q = model.step(x, z_H, z_L)
+        steps = self.halt_max_steps
+        if steps > 1:
+            explore = rng.random(b) < self.halt_exploration
+            min_steps = torch.from_numpy(np.where(explore, rng.integers(2, steps + 1, b), 1)).to(x.device)
+        for step in range(1, steps + 1):
+            biases = model.biases()
+            z_H, z_L, raw, q = model.step(x, z_H, z_L, biases)
             pred = self.y_mean_ + self.y_scale_ * raw
-            tgt = target[active]
-            loss = loss_fn(pred, tgt)
-            if self.halt_weight > 0:
-                good = ((pred.detach() - tgt).abs() < self.halt_tolerance).float()
+            loss = loss_fn(pred, target)
+            if steps > 1 and self.halt_weight > 0:  # with one step there is nothing to decide
+                good = ((pred.detach() - target).abs() < self.halt_tolerance).float()
                 loss = loss + self.halt_weight * F.binary_cross_entropy_with_logits(q, good)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -332,60 +331,58 @@ class ACTPredictor:
                 nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip, foreach=True)
             opt.step()
             sched.step()
-            if step == self.halt_max_steps:
+            if ema is not None:
+                ema.update_parameters(model)
+            if step == steps:
                 break
-            keep = ~((q.detach() > 0) & (min_steps[active] <= step))
+            keep = ~((q.detach() > 0) & (min_steps <= step))
             if not bool(keep.any()):
                 break
-            active = active[keep]
+            min_steps, target = min_steps[keep], target[keep]
+            x = model.embed(tokens[keep])
+            tokens = tokens[keep]
             z_H, z_L = z_H.detach()[keep], z_L.detach()[keep]
 
     # ---- prediction --------------------------------------------------------------------------
     @torch.no_grad()
-    def _forward(self, model: RecursiveNet, cells: np.ndarray, steps: int | None = None) -> np.ndarray:
-        """All ACT steps run at evaluation (no early halting); returns raw outputs per step, (S, n)."""
+    def _forward(self, model: RecursiveNet, tokens: torch.Tensor, steps: int | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """All ACT steps run at evaluation (no early halting): raw outputs and halt logits per step, (S, n)."""
         steps = steps or self.halt_max_steps
-        tokens = self._tokens(cells)
-        outs = []
-        for start in range(0, len(tokens), 2048):
-            x = model.embed(tokens[start:start + 2048])
+        device = next(model.parameters()).device
+        biases = model.biases()
+        outs, halts = [], []
+        for start in range(0, len(tokens), PREDICT_CHUNK):
+            x = model.embed(tokens[start:start + PREDICT_CHUNK].to(device))
             z_H, z_L = model.init_carry(x.shape[0], x.shape[1])
-            per_step = []
+            raws, qs = [], []
             for _ in range(steps):
-                z_H, z_L, raw, _ = model.step(x, z_H, z_L)
-                per_step.append(raw)
-            outs.append(torch.stack(per_step))
-        return (self.y_mean_ + self.y_scale_ * torch.cat(outs, dim=1)).numpy()
+                z_H, z_L, raw, q = model.step(x, z_H, z_L, biases)
+                raws.append(raw)
+                qs.append(q)
+            outs.append(torch.stack(raws))
+            halts.append(torch.stack(qs))
+        raw = torch.cat(outs, dim=1).cpu().numpy()
+        return self.y_mean_ + self.y_scale_ * raw, torch.cat(halts, dim=1).cpu().numpy()
 
-    def _expand(self, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Test-time copies: up to `tta` functional copies per cell (the cell itself first)."""
-        if self.tta <= 1:
-            return arr, np.arange(len(arr))
-        all_cells = space.all_cells()
-        own = space.ordinals(arr)
-        parts, owner = [], []
-        for i, (o, c) in enumerate(zip(own, functional_copies(arr))):
-            others = c[c != o][: self.tta - 1]
-            parts.append(np.concatenate([[o], others]))
-            owner.append(np.full(len(others) + 1, i))
-        return all_cells[np.concatenate(parts)], np.concatenate(owner)
-
-    def _predict_models(self, cells) -> np.ndarray:
-        """(n_models, n) predictions, each averaged over its test-time copies."""
+    def _fitted(self) -> None:
         if not hasattr(self, "models_"):
             raise UserError("ACTPredictor is not fitted: call fit(cells, y) first")
-        arr = space.as_array(cells)
-        expanded, owner = self._expand(arr)
-        counts = np.bincount(owner, minlength=len(arr))
-        prev_threads = torch.get_num_threads()
-        torch.set_num_threads(int(self.threads))
-        try:
-            out = []
+
+    def _predict_models(self, cells) -> np.ndarray:
+        """(n_models, n) predictions, each the mean over the cell's test-time forms; every distinct
+        form is run once however many cells share it."""
+        self._fitted()
+        ordinals = space.ordinals(space.as_array(cells))
+        forms, owner = space_index().tta_forms(ordinals, int(self.tta), bool(self.effective))
+        unique, inverse = np.unique(forms, return_inverse=True)
+        counts = np.bincount(owner, minlength=len(ordinals))
+        tokens = space_index().tokens[unique]
+        out = []
+        with self._threads():
             for model in self.models_:
-                raw = self._forward(model, expanded)[-1]
-                out.append(np.bincount(owner, weights=raw, minlength=len(arr)) / counts)
-        finally:
-            torch.set_num_threads(prev_threads)
+                raw = self._forward(model, tokens)[0][-1]
+                out.append(np.bincount(owner, weights=raw[inverse], minlength=len(ordinals)) / counts)
         return np.asarray(out, dtype=np.float32)
 
     def predict(self, cells) -> np.ndarray:
@@ -397,8 +394,21 @@ class ACTPredictor:
             raise UserError("predict_std needs an ensemble: set n_models to 2 or more")
         return self._predict_models(cells).std(axis=0).astype(np.float32)
 
+    def _own_tokens(self, cells) -> torch.Tensor:
+        ordinals = space.ordinals(space.as_array(cells))
+        return space_index().tokens[space_index().effective[ordinals] if self.effective else ordinals]
+
     def predict_steps(self, cells) -> np.ndarray:
         """(halt_max_steps, n) prediction after each ACT step (first model, no test-time copies)."""
-        if not hasattr(self, "models_"):
-            raise UserError("ACTPredictor is not fitted: call fit(cells, y) first")
-        return self._forward(self.models_[0], space.as_array(cells)).astype(np.float32)
+        self._fitted()
+        with self._threads():
+            return self._forward(self.models_[0], self._own_tokens(cells))[0].astype(np.float32)
+
+    def halting_steps(self, cells) -> np.ndarray:
+        """(n,) the ACT step at which the first model's halting head first says stop (logit > 0), or
+        `halt_max_steps` when it never does: the computation each cell would get with halting on."""
+        self._fitted()
+        with self._threads():
+            q = self._forward(self.models_[0], self._own_tokens(cells))[1]
+        said = q > 0
+        return np.where(said.any(axis=0), said.argmax(axis=0) + 1, q.shape[0]).astype(np.int64)

@@ -1,0 +1,121 @@
+"""ACT predictor configurations on the leak-free protocol: pool `functional` (one cell per functional
+class, 4,930 cells), `n_train` training cells drawn with `np.random.default_rng(seed)`
+(`evaluation.split`), every other pool cell as test cell, CIFAR-10 `valid`. Rows carry the standard
+evaluation columns (`evaluation.COLUMNS`), the configuration's name and settings, what the model
+learned from (`labelled_cells`; `unlabelled_cells`: cells seen without a label), the spread of the
+halting steps on the test cells, CPU seconds of the fit, and provenance.
+
+  nice -n 10 python benchmarks/act_ablation.py --configs speed_bs64_e30 --seeds 100,101 --n-train 900 \
+      --output results/act_speed_tuning.csv
+
+Resumable: rows whose key (`evaluation.ROW_KEY`) is in the output already are skipped; each row is
+merged into the output as soon as it is done (`evaluation.write_rows`: locked, atomic).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+import torch
+
+from nasbench_rank import __version__, bench
+from nasbench_rank.evaluation import existing_keys, pool_indices, read_rows, row_key, score, split, write_rows
+from nasbench_rank.predictors.act import ACTPredictor
+from nasbench_rank.provenance import provenance
+
+ROOT = Path(__file__).resolve().parents[1]
+POOL, METRIC, SOURCE = "functional", "valid", "cifar10"
+REC = {"H_cycles": 2, "L_cycles": 2}
+
+# name -> settings on top of ACTPredictor's defaults; one question each
+CONFIGS: dict[str, dict] = {
+    "default": {},
+    # speed: fewer optimiser steps (larger batches with a matched learning rate, fewer epochs)
+    "was_bs32_e60": {"batch_size": 32, "epochs": 60, "lr": 2e-3},
+    "speed_bs64_e30": {"batch_size": 64, "epochs": 30, "lr": 3e-3},
+    "speed_bs128_e30": {"batch_size": 128, "epochs": 30, "lr": 4e-3},
+    "speed_bs64_e20": {"batch_size": 64, "epochs": 20, "lr": 4e-3},
+    "speed_bs32_e15": {"batch_size": 32, "epochs": 15, "lr": 2e-3},
+    "speed_bs64_e15": {"batch_size": 64, "epochs": 15, "lr": 4e-3},
+    # few cells: at least this many optimiser steps however few the cells (60 epochs of 100 cells are 240)
+    "few_minsteps1000": {"min_steps": 1000},
+    # recursion: H_cycles x L_cycles >= 2 and >= 2 supervised ACT steps
+    "rec_H2L1_s2": {"H_cycles": 2, "L_cycles": 1, "halt_max_steps": 2},
+    "rec_H2L2_s2_lr1e-3": {**REC, "halt_max_steps": 2, "lr": 1e-3},
+    "rec_H2L2_s2_lr1e-3_ema": {**REC, "halt_max_steps": 2, "lr": 1e-3, "ema": 0.99},
+    "rec_H2L2_s4_lr1e-3_ema": {**REC, "halt_max_steps": 4, "lr": 1e-3, "ema": 0.99},
+    "rec_H1L2_s2_lr1e-3_warm": {"L_cycles": 2, "halt_max_steps": 2, "lr": 1e-3, "warmup": 0.2},
+    "rec_H1L2_s2_ema": {"L_cycles": 2, "halt_max_steps": 2, "ema": 0.99},
+}
+
+
+def parse_ints(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out.extend(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def run_one(table: bench.Table, name: str, settings: dict, n_train: int, seed: int) -> dict:
+    pool = pool_indices(table, POOL)
+    train, test = split(pool, n_train, len(pool) - n_train, seed)
+    labels = table.accuracy(SOURCE, METRIC, fraction=True)
+    model = ACTPredictor(**{**settings, "seed": seed})
+    load = os.getloadavg()[0]
+    wall, cpu = time.perf_counter(), time.process_time()
+    model.fit(table.cells[train], labels[train])
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    pred = model.predict(table.cells[test])
+    halts = model.halting_steps(table.cells[test])
+    kwargs = json.dumps(settings, sort_keys=True)
+    return {"predictor": "act", "loss": model.loss, "predictor_kwargs": kwargs, "pool": POOL, "metric": METRIC,
+            "source": SOURCE, "target": SOURCE, "n_train": n_train, "n_test": len(test), "seed": seed,
+            **score(pred, labels[test]), "fit_seconds": wall, "transfer": False, "version": __version__,
+            "config": name, "labelled_cells": n_train, "unlabelled_cells": 0, "fit_cpu_seconds": cpu,
+            "halt_steps_mean": float(halts.mean()), "halt_steps_std": float(halts.std()),
+            "halt_steps_distinct": int(len(np.unique(halts))), "load_avg_1min": load, **provenance(table)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", required=True, help=f"comma-separated, from: {', '.join(CONFIGS)}")
+    parser.add_argument("--seeds", default="100,101")
+    parser.add_argument("--n-train", default="900")
+    parser.add_argument("--output", type=Path, default=ROOT / "results" / "act_recursion.csv")
+    args = parser.parse_args(argv)
+    names = [c for c in args.configs.split(",") if c]
+    unknown = [c for c in names if c not in CONFIGS]
+    if unknown:
+        parser.error(f"unknown configs {unknown}; known: {', '.join(CONFIGS)}")
+    torch.set_num_threads(1)
+    table = bench.load()
+    for n_train in parse_ints(args.n_train):
+        for name in names:
+            for seed in parse_ints(args.seeds):
+                key = row_key({"predictor": "act", "loss": "mixed", "predictor_kwargs": json.dumps(CONFIGS[name], sort_keys=True),
+                               "pool": POOL, "metric": METRIC, "source": SOURCE, "target": SOURCE,
+                               "n_train": n_train, "n_test": 4930 - n_train, "seed": seed})
+                if key in existing_keys(read_rows(args.output)):
+                    continue
+                row = run_one(table, name, CONFIGS[name], n_train, seed)
+                print(f"{name:>26} n {n_train:>4} seed {seed:>3}  kendall {row['kendall']:.4f}  "
+                      f"halt steps {row['halt_steps_mean']:.2f}±{row['halt_steps_std']:.2f} "
+                      f"fit {row['fit_seconds']:.1f}s (cpu {row['fit_cpu_seconds']:.1f}s)", flush=True)
+                write_rows(args.output, [row])
+    frame = read_rows(args.output)
+    frame = frame[frame["config"].isin(names)]
+    if len(frame):
+        print(frame.groupby(["n_train", "config"])[["kendall", "fit_cpu_seconds", "halt_steps_std"]]
+              .agg(["mean", "count"]).to_string(float_format=lambda v: f"{v:.4f}"))
+
+
+if __name__ == "__main__":
+    main()
