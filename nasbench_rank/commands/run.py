@@ -14,7 +14,7 @@ from .. import bench
 from ..errors import UserError
 from ..plugins import get_plugins
 from ..search import RUN_COLUMNS, TRACE_COLUMNS, summarise
-from ..surrogate import MODES
+from ..loop.surrogate import MODES
 
 
 def parse_value(text: str) -> Any:
