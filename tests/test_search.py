@@ -441,3 +441,92 @@ def test_run_command_refuses_unknown_names_before_starting_a_seed(tmp_path):
     result = CliRunner().invoke(cli, ["run", "--predictor", "xgb", "--search", "bogus", "--out-dir", str(tmp_path)])
     assert result.exit_code != 0 and "unknown search 'bogus'" in str(result.exception)
     assert "seed 0" not in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seed-start", "-1"], "--seed-start"),
+    (["--search-set", "k=abc"], "k must be an integer"),
+    (["--predictor", "xgb", "--set", "n_estimators=abc"], "expects int for n_estimators"),
+    (["--search", "random", "--budget", "20000"], "15,625"),
+    (["--search", "random", "--gpu-hours", "0"], "--gpu-hours"),
+    (["--search", "random", "--workers-sim", "0"], "--workers-sim"),
+])
+def test_run_command_refuses_bad_values_in_one_line_before_fitting(tmp_path, capsys, monkeypatch, args, message):
+    from nasbench_rank import search as search_module
+    from nasbench_rank.cli import main
+
+    monkeypatch.setattr(search_module, "run_search", lambda *a, **k: pytest.fail("a seed started"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--out-dir", str(tmp_path), *args])
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and not (tmp_path / "runs.csv").exists()
+
+
+def test_run_command_merges_into_earlier_files_and_a_rerun_seed_replaces_its_rows(tmp_path):
+    out = tmp_path / "run"
+    base = ["run", "--search", "random", "--budget", "6", "--out-dir", str(out)]
+    assert _invoke(base + ["--seeds", "2"]).exit_code == 0
+    assert _invoke(base + ["--dataset", "cifar100"]).exit_code == 0
+    again = _invoke(base + ["--seed-start", "1"])
+    assert again.exit_code == 0, again.output
+    with open(out / "runs.csv") as fh:
+        runs = list(csv.DictReader(fh))
+    with open(out / "trace.csv") as fh:
+        trace = list(csv.DictReader(fh))
+    assert sorted((r["dataset"], r["seed"]) for r in runs) == [("cifar10", "0"), ("cifar10", "1"), ("cifar100", "0")]
+    assert len(trace) == 18 and all(r["space"] == "nb201" and len(r["table_sha256"]) == 64 for r in runs + trace)
+    assert "(mean ± sd over 1 seeds)" in again.output
+
+
+def test_run_command_exits_1_without_a_row_when_a_strategy_breaks_the_protocol(tmp_path, capsys):
+    from nasbench_rank.cli import main
+    from nasbench_rank.plugins import Entry, get_plugins
+
+    class Outside:
+        def ask(self, view, n):
+            return [(9, 9, 9, 9, 9, 9)]
+
+        def tell(self, view, observations):
+            pass
+
+    registry = get_plugins().searches
+    registry.add(Entry("outside-test-only", "search", Outside, "tests", ""))
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["run", "--search", "outside-test-only", "--out-dir", str(tmp_path)])
+    finally:
+        del registry._entries["outside-test-only"]
+    assert exit_info.value.code == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "'outside-test-only' proposed a cell outside the space" in last and not (tmp_path / "runs.csv").exists()
+
+
+def test_run_command_budget_in_gpu_hours_alone(tmp_path):
+    out = tmp_path / "run"
+    result = _invoke(["run", "--search", "random", "--gpu-hours", "1.5", "--out-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    with open(out / "runs.csv") as fh:
+        row = next(csv.DictReader(fh))
+    assert row["budget"] == "" and float(row["gpu_hours"]) <= 1.5 and row["gpu_hours_budget"] == "1.5"
+
+
+def test_predictor_is_seeded_with_the_runs_seed_when_it_has_a_seed_setting():
+    from nasbench_rank.search import seeded
+
+    class WithParams:
+        def __init__(self, seed=0, depth=3):
+            self.seed, self.depth = seed, depth
+
+        def get_params(self, deep=True):
+            return {"seed": self.seed, "depth": self.depth}
+
+        def set_params(self, **params):
+            for k, v in params.items():
+                setattr(self, k, v)
+            return self
+
+    assert seeded(WithParams(), 7, {}).seed == 7
+    assert seeded(WithParams(seed=3), 7, {"seed": 3}).seed == 3  # set explicitly by the user: kept
+    plain = Ordinal()
+    assert seeded(plain, 7, {}) is plain  # no get_params: left alone
