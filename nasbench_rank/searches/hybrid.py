@@ -7,6 +7,8 @@ best-scored cells anywhere and part on the best-scored cells near the best cell 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..errors import UserError
@@ -16,13 +18,21 @@ from ..loop.view import SearchView
 from .base import ALL_CELLS, as_cells, capped, check_int, check_pool, free_mask, top, unevaluated
 
 
+@lru_cache(maxsize=1024)
+def _close(ordinal: int, radius: int) -> np.ndarray:
+    """(15625,) bool: the cells within `radius` edges of the cell with this ordinal (read-only)."""
+    mask = (ALL_CELLS != ALL_CELLS[ordinal]).sum(axis=1) <= radius
+    mask.flags.writeable = False
+    return mask
+
+
 def near_incumbents(view: SearchView, radius: int) -> np.ndarray:
     """Free cells within `radius` edges of the best evaluated cell; when those are all known, of the
     next best, and so on (a local optimum that is fully explored hands over to the runner-up)."""
     free = free_mask(view)
     observed = list(enumerate(view.observations_at(FULL)))
     for _, o in sorted((pair for pair in observed if pair[1].cost > 0), key=lambda p: (-p[1].value, p[0])):
-        close = free & ((ALL_CELLS != np.asarray(o.cell)).sum(axis=1) <= radius)
+        close = free & _close(view.space.to_ordinal(o.cell), radius)
         if close.any():
             return ALL_CELLS[close]
     return ALL_CELLS[:0]
