@@ -55,7 +55,6 @@ TUNE = [
     (None, "local", {"init": 20}, {}),
     ("xgb", "topk-local", {"local": 2}, {}),
     ("xgb", "topk-local", {"local": 3}, {}),
-    ("xgb", "topk-local", {"local": 1, "k": 2}, {}),
 ]
 TUNE_SEEDS = range(100, 110)
 LOOP_FILES = {"loop": "search_loop.csv", "workers8": "search_workers.csv", "tune": "search_tuning.csv"}
@@ -150,12 +149,15 @@ def run_setting(setting: str, predictors: set[str], seeds: int, table, out: Path
     print(f"{setting}: {len(done)} runs on file, {len(todo)} to run", flush=True)
     for i, job in enumerate(todo, 1):
         start = time.perf_counter()
+        search_kwargs = dict(job["search_kwargs"])
+        run_kwargs = {"refit_every": search_kwargs.pop("refit_every")} if "refit_every" in search_kwargs else {}
         row, _ = run_search(job["predictor"], job["search"], dataset=job["dataset"],
                             mode=job["mode"] if job["predictor"] else "pretrained",
                             metric=job["metric"], seed=job["seed"], budget=210, n_train=900, source="cifar10",
-                            predictor_kwargs=job["predictor_kwargs"] or None, search_kwargs=job["search_kwargs"] or None,
-                            table=table)
-        row = {"setting": setting, **row}
+                            predictor_kwargs=job["predictor_kwargs"] or None, search_kwargs=search_kwargs or None,
+                            table=table, **run_kwargs)
+        # the v1 grid named the refit schedule as a search setting; the row keeps that name for resuming
+        row = {"setting": setting, **row, "search_kwargs": kwargs_text(job["search_kwargs"])}
         frame = pd.concat([frame, pd.DataFrame([row])], ignore_index=True)
         write_atomic(frame, path)
         print(f"[{setting} {i}/{len(todo)}] {row['predictor']} {row['search']} {row['search_kwargs'] or '-'} "
