@@ -54,6 +54,8 @@ TUNE = [
     (None, "local", {}, {}),
     (None, "local", {"radius": 2}, {}),
     (None, "local", {"init": 20}, {}),
+    (None, "local", {"skip_twins": True}, {}),
+    ("xgb", "local", {"skip_twins": True}, {"refit_every": 5}),
     ("xgb", "topk-local", {"local": 2}, {}),
     ("xgb", "topk-local", {"local": 3}, {}),
 ]

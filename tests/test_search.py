@@ -530,3 +530,13 @@ def test_predictor_is_seeded_with_the_runs_seed_when_it_has_a_seed_setting():
     assert seeded(WithParams(seed=3), 7, {"seed": 3}).seed == 3  # set explicitly by the user: kept
     plain = Ordinal()
     assert seeded(plain, 7, {}) is plain  # no get_params: left alone
+
+
+def test_skip_twins_never_pays_twice_for_one_function(table):
+    oracle = _strategy_run(table, "local", Surrogate(None), budget=60, seed=4, skip_twins=True)
+    keys = [space.functional_key(e.cell) for e in oracle.ledger[10:]]  # the random start may hold twins
+    known = {space.functional_key(e.cell) for e in oracle.ledger[:10]}
+    assert len(keys) == 50 and len(set(keys)) == 50 and not set(keys) & known
+    plain = _strategy_run(table, "local", Surrogate(None), budget=60, seed=4)
+    plain_keys = [space.functional_key(e.cell) for e in plain.ledger]
+    assert len(set(plain_keys)) < len(plain_keys)  # without it, twins are paid for

@@ -5,6 +5,7 @@ Every helper reads only the `SearchView` a strategy is given.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -48,18 +49,21 @@ def capped(view: SearchView, cells) -> list:
     return cells if view.evals_left is None else cells[: max(view.evals_left, 0)]
 
 
-def free_mask(view: SearchView, exclude: Iterable[Sequence[int]] = ()) -> np.ndarray:
-    """(15625,) bool over ordinals: cells neither paid for at 200 epochs, nor pending, nor in `exclude`."""
+def free_mask(view: SearchView, exclude: Iterable[Sequence[int]] = (), blocked: np.ndarray | None = None) -> np.ndarray:
+    """(15625,) bool over ordinals: cells neither paid for at 200 epochs, nor pending, nor in `exclude`,
+    nor `blocked` (a bool mask over ordinals)."""
     free = ~view.evaluated_mask(FULL)
+    if blocked is not None:
+        free &= ~blocked
     taken = [r.cell for r in view.pending if r.fidelity == FULL] + [tuple(c) for c in exclude]
     if taken:
         free[space.ordinals(taken)] = False
     return free
 
 
-def unevaluated(view: SearchView, rng: np.random.Generator, n: int | str, exclude=()) -> np.ndarray:
+def unevaluated(view: SearchView, rng: np.random.Generator, n: int | str, exclude=(), blocked=None) -> np.ndarray:
     """`n` distinct free cells (see `free_mask`), drawn uniformly ('all': every one, shuffled)."""
-    free = np.flatnonzero(free_mask(view, exclude))
+    free = np.flatnonzero(free_mask(view, exclude, blocked))
     if n != "all" and int(n) < len(free):
         free = rng.choice(free, size=int(n), replace=False)
     else:
@@ -83,6 +87,27 @@ def neighbours(cell, view: SearchView, exclude=()) -> np.ndarray:
     free = free_mask(view, exclude)
     out = [m for m in space.mutations(cell) if free[space.to_ordinal(m)]]
     return space.as_array(out) if out else np.zeros((0, space.N_EDGES), dtype=np.int64)
+
+
+@lru_cache(maxsize=1)
+def functional_classes() -> np.ndarray:
+    """(15625,) int: the functional class of each cell (cells computing the same function share it)."""
+    keys = [space.functional_key(c) for c in ALL_CELLS]
+    ids = {k: i for i, k in enumerate(sorted(set(keys)))}
+    out = np.array([ids[k] for k in keys], dtype=np.int64)
+    out.flags.writeable = False
+    return out
+
+
+def twins_of_known(view: SearchView, extra: Iterable[Sequence[int]] = ()) -> np.ndarray:
+    """(15625,) bool: cells whose functional class already has a member paid for at 200 epochs,
+    pending, or in `extra`."""
+    classes = functional_classes()
+    known = np.flatnonzero(view.evaluated_mask(FULL))
+    cells = [r.cell for r in view.pending if r.fidelity == FULL] + [tuple(c) for c in extra]
+    if cells:
+        known = np.concatenate([known, space.ordinals(cells)])
+    return np.isin(classes, classes[known])
 
 
 def as_cells(cells) -> list[tuple[int, ...]]:

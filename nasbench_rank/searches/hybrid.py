@@ -15,7 +15,7 @@ from ..errors import UserError
 from ..loop.protocol import FULL
 from ..loop.strategy import Strategy
 from ..loop.view import SearchView
-from .base import ALL_CELLS, as_cells, capped, check_int, check_pool, free_mask, top, unevaluated
+from .base import ALL_CELLS, as_cells, capped, check_int, check_pool, free_mask, top, twins_of_known, unevaluated
 
 
 @lru_cache(maxsize=1024)
@@ -26,10 +26,10 @@ def _close(ordinal: int, radius: int) -> np.ndarray:
     return mask
 
 
-def near_incumbents(view: SearchView, radius: int) -> np.ndarray:
+def near_incumbents(view: SearchView, radius: int, blocked: np.ndarray | None = None) -> np.ndarray:
     """Free cells within `radius` edges of the best evaluated cell; when those are all known, of the
     next best, and so on (a local optimum that is fully explored hands over to the runner-up)."""
-    free = free_mask(view)
+    free = free_mask(view, blocked=blocked)
     observed = list(enumerate(view.observations_at(FULL)))
     for _, o in sorted((pair for pair in observed if pair[1].cost > 0), key=lambda p: (-p[1].value, p[0])):
         close = free & _close(view.space.to_ordinal(o.cell), radius)
@@ -46,9 +46,16 @@ class HybridSearch(Strategy):
     `k=1, local=1` (registered as `local`) is a local search: the best-scored unevaluated neighbour of
     the incumbent each step (a random one without a predictor), moving on as soon as one improves;
     when every neighbour of the incumbent is known, the runner-up's neighbours come next. How often
-    the predictor is refit is a run setting (`refit_every`), not the strategy's."""
+    the predictor is refit is a run setting (`refit_every`), not the strategy's.
 
-    def __init__(self, init: int = 10, pool: int | str = "all", k: int = 5, local: int = 2, radius: int = 1):
+    `skip_twins=True` never proposes a cell that computes the same function (`space.functional_key`)
+    as one already evaluated or pending: its result would repeat what is known, up to training noise."""
+
+    def __init__(self, init: int = 10, pool: int | str = "all", k: int = 5, local: int = 2, radius: int = 1,
+                 skip_twins: bool = False):
+        if not isinstance(skip_twins, bool):
+            raise UserError(f"skip_twins must be true or false, got {skip_twins!r}")
+        self.skip_twins = skip_twins
         check_int(0, init=init, local=local)
         check_int(1, k=k, radius=radius)
         if not 0 <= local <= k:
@@ -67,13 +74,15 @@ class HybridSearch(Strategy):
             if len(first):
                 return capped(view, as_cells(first))
         rng = view.rng
-        near = near_incumbents(view, self.radius)
+        blocked = twins_of_known(view) if self.skip_twins else None
+        near = near_incumbents(view, self.radius, blocked)
         near = near[rng.permutation(len(near))]
         picks: list[tuple[int, ...]] = []
         if self.local:
             picks = capped(view, as_cells(top(near, view.score(near), self.local, rng)))
         n_global = self.k - self.local if len(near) else self.k
         if n_global and (view.evals_left is None or len(picks) < view.evals_left):
-            candidates = unevaluated(view, rng, self.pool, exclude=picks)
+            blocked = twins_of_known(view, picks) if self.skip_twins else None
+            candidates = unevaluated(view, rng, self.pool, exclude=picks, blocked=blocked)
             picks += as_cells(top(candidates, view.score(candidates), n_global, rng))
         return capped(view, picks)
