@@ -10,9 +10,12 @@ import pytest
 
 from nasbench_rank import space
 from nasbench_rank.errors import PluginError, UserError
-from nasbench_rank.oracle import BudgetExhausted, Oracle
+from nasbench_rank.loop.oracle import Oracle
+from nasbench_rank.loop.protocol import Request
+from nasbench_rank.loop.runner import run_loop
+from nasbench_rank.loop.surrogate import Surrogate
+from nasbench_rank.loop.view import SearchView
 from nasbench_rank.search import RUN_COLUMNS, TRACE_COLUMNS, run_search
-from nasbench_rank.surrogate import Surrogate
 
 XGB = {"n_estimators": 10, "max_depth": 3}
 
@@ -50,21 +53,23 @@ class OracleTable:
 
 # --- oracle -------------------------------------------------------------------------------------
 
-def test_oracle_returns_metric_fraction_and_counts_repeats_once(table):
-    oracle = Oracle(table, "cifar10", "valid", max_evals=3)
+def test_oracle_returns_metric_fraction_and_answers_repeats_free(table):
+    oracle = Oracle(table, "cifar10", "valid")
     cell = table.cell_of(6111)
-    value = oracle.evaluate(cell)
-    assert value == pytest.approx(table.query(6111, "cifar10", "valid") / 100, abs=1e-6)
-    assert oracle.evaluate(cell) == value
-    assert oracle.n_evals == 1 and oracle.remaining == 2
-    assert oracle.gpu_seconds == pytest.approx(table.train_seconds("cifar10")[6111])
+    first = oracle.evaluate(Request(cell))
+    assert first.value == pytest.approx(table.query(6111, "cifar10", "valid") / 100, abs=1e-6)
+    assert first.cost == pytest.approx(table.train_seconds("cifar10")[6111])
+    again = oracle.evaluate(Request(cell))
+    assert again.value == first.value and again.cost == 0.0
+    assert oracle.n_evals == 1 and oracle.gpu_seconds == pytest.approx(first.cost)
+    assert not hasattr(first, "test")
 
 
-def test_oracle_history_records_test_accuracy_and_cumulative_seconds(table):
+def test_oracle_ledger_records_test_accuracy_and_cumulative_seconds(table):
     oracle = Oracle(table, "imagenet16", "valid")
     for index in (857, 10676):
-        oracle.evaluate(table.cell_of(index))
-    first, second = oracle.history
+        oracle.evaluate(Request(table.cell_of(index)))
+    first, second = oracle.ledger
     assert (first.number, first.index, second.index) == (1, 857, 10676)
     assert first.test == pytest.approx(table.query(857, "imagenet16", "test"))
     seconds = table.train_seconds("imagenet16")
@@ -72,80 +77,55 @@ def test_oracle_history_records_test_accuracy_and_cumulative_seconds(table):
     assert oracle.best().index == 10676  # best by validation, not by test
 
 
-def test_oracle_refuses_past_eval_budget_and_stays_refused(table):
-    oracle = Oracle(table, "cifar10", max_evals=2)
-    oracle.evaluate(table.cell_of(0))
-    oracle.evaluate(table.cell_of(1))
-    with pytest.raises(BudgetExhausted):
-        oracle.evaluate(table.cell_of(2))
-    oracle.evaluate(table.cell_of(1))  # a repeat is free even when the budget is spent
-    assert oracle.exhausted and oracle.remaining == 0 and oracle.n_evals == 2
-
-
-def test_oracle_refuses_an_evaluation_that_would_pass_gpu_hours(table):
-    seconds = table.train_seconds("cifar10")
-    oracle = Oracle(table, "cifar10", max_gpu_hours=(seconds[0] + 0.5 * seconds[1]) / 3600)
-    oracle.evaluate(table.cell_of(0))
-    with pytest.raises(BudgetExhausted):
-        oracle.evaluate(table.cell_of(1))
-    assert oracle.gpu_seconds <= oracle.max_gpu_hours * 3600 and oracle.exhausted
-
-
-def test_oracle_rejects_cells_outside_the_space(table):
-    oracle = Oracle(table, "cifar10")
-    with pytest.raises(UserError):
-        oracle.evaluate((0, 1, 2, 3, 4, 5))
-    with pytest.raises(UserError):
-        oracle.evaluate((0, 1, 2))
-
-
-def test_oracle_mask_marks_evaluated_ordinals(table):
-    oracle = Oracle(table, "cifar10")
-    cell = table.cell_of(42)
-    oracle.evaluate(cell)
-    mask = oracle.evaluated_mask()
-    assert mask.sum() == 1 and mask[space.to_ordinal(cell)] and oracle.is_evaluated(cell)
+def test_oracle_low_fidelity_costs_12_200ths_and_both_fidelities_are_paid(table):
+    oracle = Oracle(table, "cifar100", "valid")
+    cell = table.cell_of(9930)
+    low = oracle.evaluate(Request(cell, 12))
+    full = oracle.evaluate(Request(cell, 200))
+    seconds = table.train_seconds("cifar100")[9930]
+    assert low.cost == pytest.approx(seconds * 12 / 200) and full.cost == pytest.approx(seconds)
+    assert low.value == pytest.approx(table.query(9930, "cifar100", "valid", epochs=12) / 100, abs=1e-6)
+    assert oracle.n_evals == 2 and oracle.gpu_seconds == pytest.approx(seconds * 212 / 200)
+    assert oracle.evaluate(Request(cell, 12)).cost == 0.0 and oracle.best(12).index == 9930
 
 
 # --- surrogate ----------------------------------------------------------------------------------
 
-def _history(table, n, dataset="cifar10"):
-    oracle = Oracle(table, dataset)
-    for index in range(n):
-        oracle.evaluate(table.cell_of(index * 7))
-    return oracle
+def _observed(table, n, dataset="cifar10"):
+    """(cells, values) of the cells at benchmark indices 0, 7, 14, ...: a search's observations."""
+    idx = np.arange(n) * 7
+    return table.cells[idx], table.accuracy(dataset, "valid", fraction=True)[idx]
 
 
 def test_null_surrogate_never_scores(table):
     surrogate = Surrogate(None)
-    surrogate.update(_history(table, 10))
-    assert surrogate.score(space.all_cells()[:3]) is None and surrogate.std(space.all_cells()[:3]) is None
+    surrogate.update(*_observed(table, 10))
+    assert surrogate.scorer.score(space.all_cells()[:3]) is None and not surrogate.active
 
 
-def test_online_surrogate_abstains_until_min_fit_then_refits_on_the_searchs_cells(table):
+def test_online_surrogate_has_no_model_until_min_fit_then_refits_on_the_searchs_cells(table):
     Ordinal.fits = []
     surrogate = Surrogate(Ordinal, "online", min_fit=5)
-    surrogate.update(_history(table, 4))
-    assert surrogate.score(space.all_cells()[:2]) is None and Ordinal.fits == []
-    surrogate.update(_history(table, 6))
-    assert surrogate.score(space.all_cells()[:2]) is not None and Ordinal.fits == [6]
+    surrogate.update(*_observed(table, 4))
+    assert surrogate.scorer.score(space.all_cells()[:2]) is None and Ordinal.fits == []
+    surrogate.update(*_observed(table, 6))
+    assert surrogate.scorer.score(space.all_cells()[:2]) is not None and Ordinal.fits == [6]
 
 
 def test_pretrained_surrogate_fits_once_and_stays_frozen(table):
     Ordinal.fits = []
     cells = space.all_cells()[:20]
     surrogate = Surrogate(Ordinal, "pretrained", cells, np.linspace(0, 1, 20, dtype=np.float32))
-    surrogate.update(_history(table, 30))
+    surrogate.update(*_observed(table, 30))
     assert Ordinal.fits == [20] and surrogate.n_fits == 1 and surrogate.fit_seconds >= 0
 
 
 def test_pretrained_online_surrogate_refits_on_union_without_duplicates(table):
     Ordinal.fits = []
-    oracle = _history(table, 8)
-    shared = np.asarray([e.cell for e in oracle.history[:3]])
-    pre = np.concatenate([shared, space.all_cells()[100:110]])
+    cells, y = _observed(table, 8)
+    pre = np.concatenate([cells[:3], space.all_cells()[100:110]])
     surrogate = Surrogate(Ordinal, "pretrained+online", pre, np.full(len(pre), 0.5, dtype=np.float32))
-    surrogate.update(oracle)
+    surrogate.update(cells, y)
     assert Ordinal.fits == [13, 10 + 8]
 
 
@@ -161,7 +141,7 @@ def test_pretrained_online_maps_other_dataset_labels_onto_the_source_scale(table
     source = table.accuracy("cifar10", "valid", fraction=True)
     surrogate = Surrogate(lambda: Recording(table, "cifar10"), "pretrained+online", table.cells[pre_idx],
                           source[pre_idx], same_dataset=False)
-    surrogate.update(_history(table, 20, dataset="imagenet16"))
+    surrogate.update(*_observed(table, 20, dataset="imagenet16"))
     mapped = seen[-1][-20:]
     raw = table.accuracy("imagenet16", "valid", fraction=True)[np.arange(20) * 7]
     assert abs(np.median(raw) - np.median(source)) > 0.3  # the scales differ ...
@@ -177,11 +157,10 @@ def test_surrogate_score_caches_per_cell_until_refit(table):
             return super().predict(cells)
 
     surrogate = Surrogate(Counting, "online", min_fit=2)
-    oracle = _history(table, 3)
-    surrogate.update(oracle)
+    surrogate.update(*_observed(table, 3))
     cells = space.all_cells()[:50]
-    first = surrogate.score(cells)
-    again = surrogate.score(cells[::-1])
+    first = surrogate.scorer.score(cells)
+    again = surrogate.scorer.score(cells[::-1])
     assert calls == [50] and np.array_equal(again, first[::-1])
 
 
@@ -192,11 +171,15 @@ def test_surrogate_rejects_unknown_mode():
 
 # --- strategies ---------------------------------------------------------------------------------
 
-def _strategy_run(table, name, surrogate, budget=30, seed=0, **kwargs):
+def _strategy_run(table, name, surrogate, budget=30, seed=0, workers=1, **kwargs):
+    """Run a registered strategy through the framework's loop on CIFAR-10 valid; the oracle after it."""
     from nasbench_rank.plugins import get_plugins
 
-    oracle = Oracle(table, "cifar10", "valid", max_evals=budget)
-    get_plugins().searches.create(name, **kwargs).run(oracle, surrogate, np.random.default_rng(seed))
+    oracle = Oracle(table, "cifar10", "valid")
+    view = SearchView(np.random.default_rng(seed), surrogate.scorer if surrogate.active else None, workers=workers,
+                      evals_left=budget)
+    run_loop(get_plugins().searches.create(name, **kwargs), name, oracle, surrogate, view, max_evals=budget,
+             max_gpu_hours=None, workers=workers)
     return oracle
 
 
@@ -207,7 +190,7 @@ def _strategy_run(table, name, surrogate, budget=30, seed=0, **kwargs):
 ])
 def test_every_strategy_spends_exactly_the_budget_on_distinct_cells(table, name, kwargs):
     oracle = _strategy_run(table, name, Surrogate(None), budget=25, **kwargs)
-    indices = [e.index for e in oracle.history]
+    indices = [e.index for e in oracle.ledger]
     assert len(indices) == 25 and len(set(indices)) == 25
 
 
@@ -216,14 +199,14 @@ def test_every_strategy_spends_exactly_the_budget_on_distinct_cells(table, name,
 def test_guided_strategies_follow_a_perfect_predictor_to_the_optimum_first(table, name, kwargs):
     surrogate = Surrogate(lambda: OracleTable(table), "pretrained", table.cells[:10], np.zeros(10, np.float32))
     oracle = _strategy_run(table, name, surrogate, budget=5, **kwargs)
-    assert oracle.history[0].index == 6111
+    assert oracle.ledger[0].index == 6111
 
 
 def test_topk_evaluates_the_best_scored_of_its_pool(table):
     surrogate = Surrogate(lambda: OracleTable(table), "pretrained", table.cells[:10], np.zeros(10, np.float32))
     oracle = _strategy_run(table, "topk", surrogate, budget=15, init=10, pool=100, k=5)
-    init_best = max(e.value for e in oracle.history[:10])
-    guided = [e.value for e in oracle.history[10:]]
+    init_best = max(e.value for e in oracle.ledger[:10])
+    guided = [e.value for e in oracle.ledger[10:]]
     # the top 5 of 100 random cells sit in the top 5% of the space: far above a random draw's median
     median = float(np.median(table.accuracy("cifar10", "valid", fraction=True)))
     assert min(guided) > median and max(guided) >= init_best - 0.05
@@ -238,7 +221,7 @@ def test_evolution_screening_with_a_perfect_predictor_beats_blind_mutation(table
 
 def test_local_search_steps_to_neighbours_of_the_incumbent(table):
     oracle = _strategy_run(table, "local", Surrogate(None), budget=40, init=10)
-    history = oracle.history
+    history = oracle.ledger
     for i in range(10, 40):
         incumbent = max(history[:i], key=lambda e: (e.value, -e.number))
         distance = sum(a != b for a, b in zip(history[i].cell, incumbent.cell))
@@ -247,7 +230,7 @@ def test_local_search_steps_to_neighbours_of_the_incumbent(table):
 
 def test_local_search_refits_only_every_n_evaluations(table):
     Ordinal.fits = []
-    _strategy_run(table, "local", Surrogate(Ordinal, "online", min_fit=5), budget=40, init=10, refit_every=10)
+    _strategy_run(table, "local", Surrogate(Ordinal, "online", min_fit=5, refit_every=10), budget=40, init=10)
     assert Ordinal.fits == [10, 20, 30]
 
 
@@ -255,17 +238,19 @@ def oracle_is_known(history, cell) -> bool:
     return any(e.cell == tuple(cell) for e in history)
 
 
-def test_ucb_refuses_a_predictor_without_std(table):
-    surrogate = Surrogate(Ordinal, "pretrained", table.cells[:10], np.zeros(10, np.float32))
+def test_ucb_refuses_a_predictor_without_std_before_any_fit(table):
     with pytest.raises(UserError, match="predict_std"):
-        _strategy_run(table, "ucb", surrogate)
+        run_search("xgb", "ucb", mode="online", budget=20, predictor_kwargs=XGB, table=table)
 
 
-def test_bad_strategy_settings_are_user_errors(table):
+@pytest.mark.parametrize("name, kwargs", [("topk", {"pool": "some"}), ("topk-local", {"local": 9, "k": 5}),
+                                          ("topk", {"k": "abc"}), ("evolution", {"population": 2.5}),
+                                          ("ucb", {"acquisition": "greedy"}), ("local", {"radius": 0})])
+def test_bad_strategy_settings_are_user_errors_when_built(name, kwargs):
+    from nasbench_rank.plugins import get_plugins
+
     with pytest.raises(UserError):
-        _strategy_run(table, "topk", Surrogate(None), pool="some")
-    with pytest.raises(UserError):
-        _strategy_run(table, "topk-local", Surrogate(None), local=9, k=5)
+        get_plugins().searches.create(name, **kwargs)
 
 
 # --- run_search -----------------------------------------------------------------------------------
@@ -456,3 +441,102 @@ def test_run_command_refuses_unknown_names_before_starting_a_seed(tmp_path):
     result = CliRunner().invoke(cli, ["run", "--predictor", "xgb", "--search", "bogus", "--out-dir", str(tmp_path)])
     assert result.exit_code != 0 and "unknown search 'bogus'" in str(result.exception)
     assert "seed 0" not in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seed-start", "-1"], "--seed-start"),
+    (["--search-set", "k=abc"], "k must be an integer"),
+    (["--predictor", "xgb", "--set", "n_estimators=abc"], "expects int for n_estimators"),
+    (["--search", "random", "--budget", "20000"], "15,625"),
+    (["--search", "random", "--gpu-hours", "0"], "--gpu-hours"),
+    (["--search", "random", "--workers-sim", "0"], "--workers-sim"),
+])
+def test_run_command_refuses_bad_values_in_one_line_before_fitting(tmp_path, capsys, monkeypatch, args, message):
+    from nasbench_rank import search as search_module
+    from nasbench_rank.cli import main
+
+    monkeypatch.setattr(search_module, "run_search", lambda *a, **k: pytest.fail("a seed started"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--out-dir", str(tmp_path), *args])
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and not (tmp_path / "runs.csv").exists()
+
+
+def test_run_command_merges_into_earlier_files_and_a_rerun_seed_replaces_its_rows(tmp_path):
+    out = tmp_path / "run"
+    base = ["run", "--search", "random", "--budget", "6", "--out-dir", str(out)]
+    assert _invoke(base + ["--seeds", "2"]).exit_code == 0
+    assert _invoke(base + ["--dataset", "cifar100"]).exit_code == 0
+    again = _invoke(base + ["--seed-start", "1"])
+    assert again.exit_code == 0, again.output
+    with open(out / "runs.csv") as fh:
+        runs = list(csv.DictReader(fh))
+    with open(out / "trace.csv") as fh:
+        trace = list(csv.DictReader(fh))
+    assert sorted((r["dataset"], r["seed"]) for r in runs) == [("cifar10", "0"), ("cifar10", "1"), ("cifar100", "0")]
+    assert len(trace) == 18 and all(r["space"] == "nb201" and len(r["table_sha256"]) == 64 for r in runs + trace)
+    assert "(mean ± sd over 1 seeds)" in again.output
+
+
+def test_run_command_exits_1_without_a_row_when_a_strategy_breaks_the_protocol(tmp_path, capsys):
+    from nasbench_rank.cli import main
+    from nasbench_rank.plugins import Entry, get_plugins
+
+    class Outside:
+        def ask(self, view, n):
+            return [(9, 9, 9, 9, 9, 9)]
+
+        def tell(self, view, observations):
+            pass
+
+    registry = get_plugins().searches
+    registry.add(Entry("outside-test-only", "search", Outside, "tests", ""))
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["run", "--search", "outside-test-only", "--out-dir", str(tmp_path)])
+    finally:
+        del registry._entries["outside-test-only"]
+    assert exit_info.value.code == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "'outside-test-only' proposed a cell outside the space" in last and not (tmp_path / "runs.csv").exists()
+
+
+def test_run_command_budget_in_gpu_hours_alone(tmp_path):
+    out = tmp_path / "run"
+    result = _invoke(["run", "--search", "random", "--gpu-hours", "1.5", "--out-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    with open(out / "runs.csv") as fh:
+        row = next(csv.DictReader(fh))
+    assert row["budget"] == "" and float(row["gpu_hours"]) <= 1.5 and row["gpu_hours_budget"] == "1.5"
+
+
+def test_predictor_is_seeded_with_the_runs_seed_when_it_has_a_seed_setting():
+    from nasbench_rank.search import seeded
+
+    class WithParams:
+        def __init__(self, seed=0, depth=3):
+            self.seed, self.depth = seed, depth
+
+        def get_params(self, deep=True):
+            return {"seed": self.seed, "depth": self.depth}
+
+        def set_params(self, **params):
+            for k, v in params.items():
+                setattr(self, k, v)
+            return self
+
+    assert seeded(WithParams(), 7, {}).seed == 7
+    assert seeded(WithParams(seed=3), 7, {"seed": 3}).seed == 3  # set explicitly by the user: kept
+    plain = Ordinal()
+    assert seeded(plain, 7, {}) is plain  # no get_params: left alone
+
+
+def test_skip_twins_never_pays_twice_for_one_function(table):
+    oracle = _strategy_run(table, "local", Surrogate(None), budget=60, seed=4, skip_twins=True)
+    keys = [space.functional_key(e.cell) for e in oracle.ledger[10:]]  # the random start may hold twins
+    known = {space.functional_key(e.cell) for e in oracle.ledger[:10]}
+    assert len(keys) == 50 and len(set(keys)) == 50 and not set(keys) & known
+    plain = _strategy_run(table, "local", Surrogate(None), budget=60, seed=4)
+    plain_keys = [space.functional_key(e.cell) for e in plain.ledger]
+    assert len(set(plain_keys)) < len(plain_keys)  # without it, twins are paid for

@@ -1,20 +1,21 @@
-"""`nasbench-rank run`: one predictor-guided search, repeated over seeds, printed and written as CSV."""
+"""`nasbench-rank run`: one search, repeated over seeds, printed and merged into runs.csv / trace.csv."""
 
 from __future__ import annotations
 
+import inspect
 import math
-import os
-import tempfile
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .. import bench
+from .. import atomic, bench
 from ..errors import UserError
+from ..loop.protocol import COST_MODEL
+from ..loop.surrogate import MODES
 from ..plugins import get_plugins
-from ..search import RUN_COLUMNS, TRACE_COLUMNS, summarise
-from ..surrogate import MODES
+from ..search import PROTOCOL_COLUMNS, RUN_COLUMNS, TRACE_COLUMNS, summarise
 
 
 def parse_value(text: str) -> Any:
@@ -42,23 +43,65 @@ def parse_settings(pairs: tuple[str, ...], option: str) -> dict[str, Any]:
     return out
 
 
-def write_csv_atomic(path: Path, rows: list[dict], columns: tuple[str, ...]) -> None:
-    """Write to a temporary file beside `path`, then rename: a reader never sees half a file."""
+def check_types(obj: Any, settings: dict[str, Any], option: str, name: str) -> None:
+    """Refuse a setting whose value has the wrong type for the constructor default it replaces
+    (`--set n_estimators=abc`), before anything is fitted."""
+    try:
+        parameters = inspect.signature(type(obj)).parameters
+    except (TypeError, ValueError):
+        return
+    kinds = {"int": int, "float": float, "bool": bool}
+    for key, value in settings.items():
+        parameter = parameters.get(key)
+        if parameter is None or value is None:
+            continue
+        annotation = parameter.annotation
+        annotation = getattr(annotation, "__name__", annotation)
+        if annotation is inspect.Parameter.empty and parameter.default not in (inspect.Parameter.empty, None):
+            annotation = type(parameter.default).__name__
+        expected = kinds.get(annotation) if isinstance(annotation, str) else None
+        if expected is None:
+            continue  # a union, text or anything else: the plugin checks it itself
+        if expected is bool:
+            ok = isinstance(value, bool)
+        elif expected is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not ok:
+            raise UserError(f"{option} {key}={value!r}: {name} expects {expected.__name__} for {key}")
+
+
+def merge_rows(path: Path, rows: list[dict], columns: tuple[str, ...], key: tuple[str, ...]) -> None:
+    """Write `rows` into the CSV at `path`, keeping its earlier rows except those with the same `key`
+    (protocol and seed): rerunning a seed replaces its rows; other settings and seeds stay."""
+    import io
+
     import pandas as pd
 
+    new = pd.read_csv(io.StringIO(pd.DataFrame(rows, columns=list(columns)).to_csv(index=False)), dtype=str,
+                      keep_default_na=False)
+    if path.exists():
+        old = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if all(k in old.columns for k in key):
+            replaced = set(new[list(key)].itertuples(index=False, name=None))
+            old = old[[r not in replaced for r in old[list(key)].itertuples(index=False, name=None)]]
+        merged = pd.concat([old, new], ignore_index=True).fillna("")
+        merged = merged[list(columns) + [c for c in merged.columns if c not in columns]]
+    else:
+        merged = new
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        pd.DataFrame(rows, columns=list(columns)).to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic.write_with(path, lambda tmp: merged.to_csv(tmp, index=False))
 
 
-def _evals(value: float, budget: int) -> str:
-    return f">{budget}" if math.isinf(value) or math.isnan(value) else f"{value:g}"
+def _evals(value: float, budget: int | None) -> str:
+    if math.isinf(value) or math.isnan(value):
+        return f">{budget}" if budget is not None else "not reached"
+    return f"{value:g}"
+
+
+def _hours(value: float) -> str:
+    return "not reached" if math.isinf(value) or math.isnan(value) else f"{value:.1f}"
 
 
 @click.command()
@@ -67,33 +110,48 @@ def _evals(value: float, budget: int) -> str:
 @click.option("--dataset", default="cifar10", show_default=True, help="dataset searched: cifar10, cifar100, imagenet16")
 @click.option("--source", default="cifar10", show_default=True, help="dataset the predictor is pretrained on")
 @click.option("--mode", type=click.Choice(MODES), default=None, help="what the predictor learns from [default: pretrained]")
-@click.option("--budget", type=int, default=210, show_default=True, help="distinct evaluations the search may pay for")
+@click.option("--budget", type=click.IntRange(min=1), default=None,
+              help="paid evaluations (any fidelity) [default: 210 unless only --gpu-hours is given]")
+@click.option("--gpu-hours", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="GPU-hours of training the search may spend (alone or with --budget)")
+@click.option("--workers-sim", type=click.IntRange(min=1), default=1, show_default=True,
+              help="simulated parallel workers (GPUs) evaluating asynchronously")
+@click.option("--refit-every", type=click.IntRange(min=1), default=1, show_default=True,
+              help="full refit of an online predictor after this many new 200-epoch results")
+@click.option("--warm-every", type=click.IntRange(min=0), default=0, show_default=True,
+              help="warm start (partial_fit) between full refits after this many new results; 0: never")
 @click.option("--metric", type=click.Choice(bench.METRICS), default="valid", show_default=True, help="the metric the search sees")
-@click.option("--seeds", type=int, default=1, show_default=True, help="how many seeds to run")
-@click.option("--seed-start", type=int, default=0, show_default=True, help="first seed")
+@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True, help="how many seeds to run")
+@click.option("--seed-start", type=click.IntRange(min=0), default=0, show_default=True, help="first seed")
 @click.option("--n-train", type=int, default=900, show_default=True, help="pretraining cells (pretrained modes)")
 @click.option("--loss", default=None, help="loss plugin for torch predictors")
 @click.option("--out-dir", type=click.Path(file_okay=False), default="results/run", show_default=True,
-              help="where runs.csv and trace.csv go (replaced)")
+              help="where runs.csv and trace.csv go (merged: a rerun seed replaces its rows)")
 @click.option("--data", "data_path", type=click.Path(dir_okay=False), default=None, help="table CSV")
 @click.option("--set", "predictor_set", multiple=True, metavar="KEY=VALUE", help="predictor setting (repeatable)")
 @click.option("--search-set", multiple=True, metavar="KEY=VALUE", help="search setting, e.g. pool=all (repeatable)")
-def run(predictor: str | None, search: str, dataset: str, source: str, mode: str | None, budget: int, metric: str,
-        seeds: int, seed_start: int, n_train: int, loss: str | None, out_dir: str, data_path: str | None,
+def run(predictor: str | None, search: str, dataset: str, source: str, mode: str | None, budget: int | None,
+        gpu_hours: float | None, workers_sim: int, refit_every: int, warm_every: int, metric: str, seeds: int,
+        seed_start: int, n_train: int, loss: str | None, out_dir: str, data_path: str | None,
         predictor_set: tuple[str, ...], search_set: tuple[str, ...]) -> None:
     """Search NAS-Bench-201 with a predictor and a strategy; print per-seed and overall figures."""
+    from tqdm import tqdm
+
+    from ..loop.oracle import check_budget
     from ..search import run_search
 
-    if seeds < 1:
-        raise UserError(f"--seeds must be >= 1, got {seeds}")
     if mode is not None and predictor is None:
         raise UserError(f"--mode {mode} needs --predictor")
+    if budget is None and gpu_hours is None:
+        budget = 210
+    check_budget(budget, gpu_hours)
     predictor_kwargs = parse_settings(predictor_set, "--set")
     search_kwargs = parse_settings(search_set, "--search-set")
-    plugins = get_plugins()  # names and dataset checked before the first seed prints anything
-    plugins.searches.get(search)
+    plugins = get_plugins()  # names, settings and dataset checked before the first seed prints anything
+    check_types(plugins.searches.create(search, **search_kwargs), search_kwargs, "--search-set", f"search {search!r}")
     if predictor is not None:
-        plugins.predictors.get(predictor)
+        check_types(plugins.predictors.create(predictor, **predictor_kwargs), predictor_kwargs, "--set",
+                    f"predictor {predictor!r}")
     if loss is not None:
         plugins.losses.get(loss)
     bench.canonical_dataset(dataset)
@@ -101,30 +159,34 @@ def run(predictor: str | None, search: str, dataset: str, source: str, mode: str
     table = bench.load(data_path)
     out = Path(out_dir)
     runs: list[dict] = []
-    trace: list[dict] = []
+    key = PROTOCOL_COLUMNS + ("seed",)
     for i, seed in enumerate(range(seed_start, seed_start + seeds), start=1):
         click.echo(f"[{i}/{seeds}] seed {seed}: {predictor or 'no predictor'} + {search} on {dataset} ...", err=True)
-        row, rows = run_search(predictor, search, dataset=dataset, source=source, mode=mode or "pretrained",
-                               budget=budget, metric=metric, seed=seed, n_train=n_train, loss=loss,
-                               predictor_kwargs=predictor_kwargs, search_kwargs=search_kwargs, table=table)
+        with tqdm(total=budget, desc=f"seed {seed}", unit="eval", file=sys.stderr, leave=False, disable=None) as bar:
+            row, rows = run_search(predictor, search, dataset=dataset, source=source, mode=mode or "pretrained",
+                                   budget=budget, gpu_hours=gpu_hours, workers=workers_sim, refit_every=refit_every,
+                                   warm_every=warm_every, metric=metric, seed=seed, n_train=n_train, loss=loss,
+                                   predictor_kwargs=predictor_kwargs, search_kwargs=search_kwargs, table=table,
+                                   progress=lambda n: bar.update(n - bar.n))
         runs.append(row)
-        trace.extend(rows)
         click.echo(
             f"seed {seed}: best test {row['best_test']:.2f}% (index {row['best_index']}, {metric} {row['best_metric']:.2f}%)"
             f"  evals to optimum {_evals(row['evals_to_optimum'], budget)}"
+            f" (GPU-h {_hours(row['gpu_hours_to_optimum'])}, wall-clock h {_hours(row['clock_hours_to_optimum'])})"
             f"  to {row['threshold']:g}% test {_evals(row['evals_to_threshold'], budget)}"
-            f"  gpu-hours {row['gpu_hours']:.1f}  fit {row['fit_seconds_total']:.1f}s"
+            f"  GPU-hours {row['gpu_hours']:.1f}  fit {row['fit_seconds_total']:.1f}s"
             f"  search {1000 * row['search_seconds_per_eval']:.1f} ms/eval"
         )
-        # rewritten after every seed: an interrupted run keeps the seeds it finished
-        write_csv_atomic(out / "runs.csv", runs, RUN_COLUMNS)
-        write_csv_atomic(out / "trace.csv", trace, TRACE_COLUMNS)
+        # merged after every seed: an interrupted run keeps the seeds it finished, and earlier rows stay
+        merge_rows(out / "runs.csv", [row], RUN_COLUMNS, key)
+        merge_rows(out / "trace.csv", rows, TRACE_COLUMNS, key)
     s = summarise(runs)
     click.echo(
-        f"overall ({s['seeds']} seeds): best test {s['best_test_mean']:.2f} +- {s['best_test_std']:.2f}%"
+        f"overall ({s['seeds']} seeds): best test {s['best_test_mean']:.2f} ± {s['best_test_std']:.2f}%"
+        f" (mean ± sd over {s['seeds']} seeds)"
         f"  optimum ({runs[0]['optimum_metric']:.2f}% {metric}) reached {100 * s['reached_optimum']:.0f}%"
         f"  median evals to optimum {_evals(s['median_evals_to_optimum'], budget)}"
         f"  to threshold {_evals(s['median_evals_to_threshold'], budget)}"
-        f"  pretraining evals {runs[0]['pretrain_evals']}"
+        f"  pretraining evals {runs[0]['pretrain_evals']}  cost model {COST_MODEL}"
     )
     click.echo(f"wrote {out / 'runs.csv'} and {out / 'trace.csv'}")

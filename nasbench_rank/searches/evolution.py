@@ -4,55 +4,67 @@ from __future__ import annotations
 
 from collections import deque
 
-import numpy as np
-
 from .. import space
-from ..oracle import BudgetExhausted, Oracle
-from ..surrogate import Surrogate
-from .base import check_positive, neighbours, top, unevaluated
+from ..loop.protocol import FULL
+from ..loop.strategy import Strategy
+from ..loop.view import SearchView
+from .base import as_cells, capped, check_int, neighbours, top, unevaluated
 
 
-class RegularizedEvolution:
+class RegularizedEvolution(Strategy):
     """A population of `population` evaluated cells, started at random. Each step: a tournament of
     `sample` members, the fittest is the parent; a one-edge mutant of it is evaluated, joins the
     population and the oldest member leaves (aging keeps the search from settling on one lucky cell).
+    With several free workers, one child per worker, each from its own tournament.
 
     `screen=N` (> 0) with a predictor: N distinct unevaluated mutants are scored and only the best
-    is evaluated. Without scores, or with `screen=0`, one unevaluated mutant is drawn at random.
+    is proposed. Without scores, or with `screen=0`, one unevaluated mutant is drawn at random.
     """
 
     def __init__(self, population: int = 20, sample: int = 5, screen: int = 0):
+        check_int(1, population=population, sample=sample)
+        check_int(0, screen=screen)
         self.population = population
         self.sample = sample
         self.screen = screen
+        self._members: deque[tuple[tuple[int, ...], float]] = deque()
+        self._started = False
 
     @property
     def init(self) -> int:
         return self.population
 
-    def run(self, oracle: Oracle, surrogate: Surrogate, rng: np.random.Generator) -> None:
-        check_positive(population=self.population, sample=self.sample)
-        members: deque[tuple[space.Cell, float]] = deque()
-        try:
-            for cell in unevaluated(oracle, rng, int(self.population)):
-                members.append((space.validate(cell), oracle.evaluate(cell)))
-            while not oracle.exhausted:
-                picks = rng.choice(len(members), size=min(int(self.sample), len(members)), replace=False)
-                parent = max((members[i] for i in picks), key=lambda m: m[1])[0]
-                child = self._child(parent, oracle, surrogate, rng)
-                members.append((child, oracle.evaluate(child)))
-                if len(members) > self.population:
-                    members.popleft()
-        except BudgetExhausted:
-            return
+    def tell(self, view: SearchView, observations) -> None:
+        for o in observations:
+            if o.fidelity == FULL and o.cost > 0:
+                self._members.append((o.cell, o.value))
+                if len(self._members) > self.population:
+                    self._members.popleft()
 
-    def _child(self, parent: space.Cell, oracle: Oracle, surrogate: Surrogate, rng: np.random.Generator) -> space.Cell:
-        mutants = neighbours(parent, oracle)
+    def ask(self, view: SearchView, n: int) -> list:
+        if not self._started:
+            self._started = True
+            return capped(view, as_cells(unevaluated(view, view.rng, self.population)))
+        children: list[tuple[int, ...]] = []
+        for _ in capped(view, range(n)):
+            if not self._members:
+                break
+            members = self._members
+            picks = view.rng.choice(len(members), size=min(self.sample, len(members)), replace=False)
+            parent = max((members[i] for i in picks), key=lambda m: m[1])[0]
+            child = self._child(parent, view, children)
+            if child is None:
+                break
+            children.append(child)
+        return children
+
+    def _child(self, parent, view: SearchView, taken: list) -> tuple[int, ...] | None:
+        mutants = neighbours(parent, view, exclude=taken)
         if len(mutants) == 0:  # every neighbour is known: a random restart keeps the budget useful
-            return space.validate(unevaluated(oracle, rng, 1)[0])
-        mutants = mutants[rng.permutation(len(mutants))]
+            fresh = unevaluated(view, view.rng, 1, exclude=taken)
+            return space.validate(fresh[0]) if len(fresh) else None
+        mutants = mutants[view.rng.permutation(len(mutants))]
         if self.screen > 0:
-            surrogate.update(oracle)
-            mutants = mutants[: int(self.screen)]
-            return space.validate(top(mutants, surrogate.score(mutants), 1, rng)[0])
+            mutants = mutants[: self.screen]
+            return space.validate(top(mutants, view.score(mutants), 1, view.rng)[0])
         return space.validate(mutants[0])

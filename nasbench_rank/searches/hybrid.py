@@ -7,64 +7,82 @@ best-scored cells anywhere and part on the best-scored cells near the best cell 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..errors import UserError
-from ..oracle import BudgetExhausted, Oracle
-from ..surrogate import Surrogate
-from .base import ALL_CELLS, check_pool, check_positive, evaluate_all, top, unevaluated
+from ..loop.protocol import FULL
+from ..loop.strategy import Strategy
+from ..loop.view import SearchView
+from .base import ALL_CELLS, as_cells, capped, check_int, check_pool, free_mask, top, twins_of_known, unevaluated
 
 
-def near_incumbents(oracle: Oracle, radius: int) -> np.ndarray:
-    """Unevaluated cells within `radius` edges of the best evaluated cell; when those are all known,
-    of the next best, and so on (a local optimum that is fully explored hands over to the runner-up)."""
-    free = ~oracle.evaluated_mask()
-    for e in sorted(oracle.history, key=lambda e: (-e.value, e.number)):
-        close = free & ((ALL_CELLS != np.asarray(e.cell)).sum(axis=1) <= radius)
+@lru_cache(maxsize=1024)
+def _close(ordinal: int, radius: int) -> np.ndarray:
+    """(15625,) bool: the cells within `radius` edges of the cell with this ordinal (read-only)."""
+    mask = (ALL_CELLS != ALL_CELLS[ordinal]).sum(axis=1) <= radius
+    mask.flags.writeable = False
+    return mask
+
+
+def near_incumbents(view: SearchView, radius: int, blocked: np.ndarray | None = None) -> np.ndarray:
+    """Free cells within `radius` edges of the best evaluated cell; when those are all known, of the
+    next best, and so on (a local optimum that is fully explored hands over to the runner-up)."""
+    free = free_mask(view, blocked=blocked)
+    observed = list(enumerate(view.observations_at(FULL)))
+    for _, o in sorted((pair for pair in observed if pair[1].cost > 0), key=lambda p: (-p[1].value, p[0])):
+        close = free & _close(view.space.to_ordinal(o.cell), radius)
         if close.any():
             return ALL_CELLS[close]
     return ALL_CELLS[:0]
 
 
-class HybridSearch:
-    """`init` random cells, then each round: refit the surrogate, evaluate the `local` best-scored
-    unevaluated cells within `radius` edges of the incumbent and the `k - local` best-scored cells of
-    the pool (`pool` random unevaluated cells, or "all"). Without scores both picks are random.
+class HybridSearch(Strategy):
+    """`init` random cells, then each round: propose the `local` best-scored unevaluated cells
+    within `radius` edges of the incumbent and the `k - local` best-scored cells of the pool (`pool`
+    random unevaluated cells, or "all"). Without scores both picks are random.
 
     `k=1, local=1` (registered as `local`) is a local search: the best-scored unevaluated neighbour of
     the incumbent each step (a random one without a predictor), moving on as soon as one improves;
-    when every neighbour of the incumbent is known, the runner-up's neighbours come next.
-    `refit_every=N` asks the surrogate to refit only every N evaluations: slow predictors (the ACT
-    transformer) could not afford a refit after each of 210 one-cell steps."""
+    when every neighbour of the incumbent is known, the runner-up's neighbours come next. How often
+    the predictor is refit is a run setting (`refit_every`), not the strategy's.
+
+    `skip_twins=True` never proposes a cell that computes the same function (`space.functional_key`)
+    as one already evaluated or pending: its result would repeat what is known, up to training noise."""
 
     def __init__(self, init: int = 10, pool: int | str = "all", k: int = 5, local: int = 2, radius: int = 1,
-                 refit_every: int = 1):
+                 skip_twins: bool = False):
+        if not isinstance(skip_twins, bool):
+            raise UserError(f"skip_twins must be true or false, got {skip_twins!r}")
+        self.skip_twins = skip_twins
+        check_int(0, init=init, local=local)
+        check_int(1, k=k, radius=radius)
+        if not 0 <= local <= k:
+            raise UserError(f"local must be in 0..k ({k}), got {local}")
         self.init = init
-        self.pool = pool
+        self.pool = check_pool(pool)
         self.k = k
         self.local = local
         self.radius = radius
-        self.refit_every = refit_every
+        self._started = False
 
-    def run(self, oracle: Oracle, surrogate: Surrogate, rng: np.random.Generator) -> None:
-        pool = check_pool(self.pool)
-        check_positive(k=self.k, radius=self.radius, refit_every=self.refit_every)
-        if not 0 <= int(self.local) <= int(self.k):
-            raise UserError(f"local must be in 0..k ({self.k}), got {self.local}")
-        refit_at = 0
-        try:
-            evaluate_all(oracle, unevaluated(oracle, rng, int(self.init)))
-            while not oracle.exhausted:
-                if oracle.n_evals >= refit_at:
-                    surrogate.update(oracle)
-                    refit_at = oracle.n_evals + int(self.refit_every)
-                near = near_incumbents(oracle, int(self.radius))
-                near = near[rng.permutation(len(near))]
-                if int(self.local):
-                    evaluate_all(oracle, top(near, surrogate.score(near), int(self.local), rng))
-                n_global = int(self.k) - int(self.local) if len(near) else int(self.k)
-                if n_global:
-                    candidates = unevaluated(oracle, rng, pool)
-                    evaluate_all(oracle, top(candidates, surrogate.score(candidates), n_global, rng))
-        except BudgetExhausted:
-            return
+    def ask(self, view: SearchView, n: int) -> list:
+        if not self._started:
+            self._started = True
+            first = unevaluated(view, view.rng, self.init)
+            if len(first):
+                return capped(view, as_cells(first))
+        rng = view.rng
+        blocked = twins_of_known(view) if self.skip_twins else None
+        near = near_incumbents(view, self.radius, blocked)
+        near = near[rng.permutation(len(near))]
+        picks: list[tuple[int, ...]] = []
+        if self.local:
+            picks = capped(view, as_cells(top(near, view.score(near), self.local, rng)))
+        n_global = self.k - self.local if len(near) else self.k
+        if n_global and (view.evals_left is None or len(picks) < view.evals_left):
+            blocked = twins_of_known(view, picks) if self.skip_twins else None
+            candidates = unevaluated(view, rng, self.pool, exclude=picks, blocked=blocked)
+            picks += as_cells(top(candidates, view.score(candidates), n_global, rng))
+        return capped(view, picks)

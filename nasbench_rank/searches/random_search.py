@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from ..oracle import BudgetExhausted, Oracle
-from ..surrogate import Surrogate
-from .base import evaluate_all, unevaluated
+from ..loop.strategy import Strategy
+from ..loop.view import SearchView
+from .base import as_cells, capped, unevaluated
 
 
-class RandomSearch:
-    """Evaluate uniformly drawn unevaluated cells until the budget is spent (ignores any predictor)."""
+class RandomSearch(Strategy):
+    """Propose uniformly drawn unevaluated cells, one per free worker (ignores any predictor)."""
 
-    def run(self, oracle: Oracle, surrogate: Surrogate, rng: np.random.Generator) -> None:
-        try:
-            while not oracle.exhausted:
-                evaluate_all(oracle, unevaluated(oracle, rng, 1))
-        except BudgetExhausted:
-            return
+    def ask(self, view: SearchView, n: int) -> list:
+        picks: list[tuple[int, ...]] = []
+        for _ in capped(view, range(n)):
+            cell = unevaluated(view, view.rng, 1, exclude=picks)
+            if len(cell) == 0:
+                break
+            picks.extend(as_cells(cell))
+        return picks

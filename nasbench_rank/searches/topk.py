@@ -4,29 +4,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..oracle import BudgetExhausted, Oracle
-from ..surrogate import Surrogate
-from .base import check_pool, check_positive, evaluate_all, top, unevaluated
+from ..loop.strategy import Strategy
+from ..loop.view import SearchView
+from .base import as_cells, capped, check_int, check_pool, top, unevaluated
 
 
-class TopKSearch:
-    """`init` random cells, then each round: refit the surrogate (per its mode), score `pool`
-    unevaluated cells (a number drawn at random, or "all"), evaluate the `k` best-scored.
-    Without scores (no predictor, or an online one still abstaining) the round picks at random."""
+class TopKSearch(Strategy):
+    """`init` random cells, then each round (the framework refits the predictor before it): score
+    `pool` unevaluated cells (a number drawn at random, or "all"), propose the `k` best-scored.
+    Without scores (no predictor, or an online one with no model yet) the round picks at random."""
 
     def __init__(self, init: int = 10, pool: int | str = 100, k: int = 5):
+        check_int(0, init=init)
+        check_int(1, k=k)
         self.init = init
-        self.pool = pool
+        self.pool = check_pool(pool)
         self.k = k
+        self._started = False
 
-    def run(self, oracle: Oracle, surrogate: Surrogate, rng: np.random.Generator) -> None:
-        pool = check_pool(self.pool)
-        check_positive(k=self.k)
-        try:
-            evaluate_all(oracle, unevaluated(oracle, rng, int(self.init)))
-            while not oracle.exhausted:
-                surrogate.update(oracle)
-                candidates = unevaluated(oracle, rng, pool)
-                evaluate_all(oracle, top(candidates, surrogate.score(candidates), int(self.k), rng))
-        except BudgetExhausted:
-            return
+    def ask(self, view: SearchView, n: int) -> list:
+        if not self._started:
+            self._started = True
+            first = unevaluated(view, view.rng, self.init)
+            if len(first):
+                return capped(view, as_cells(first))
+        candidates = unevaluated(view, view.rng, self.pool)
+        return capped(view, as_cells(top(candidates, self._rank(view, candidates), self.k, view.rng)))
+
+    def _rank(self, view: SearchView, candidates: np.ndarray) -> np.ndarray | None:
+        return view.score(candidates)

@@ -1,0 +1,132 @@
+"""A hostile strategy: from the SearchView it is given, no attribute path (public or underscored,
+through closures, bound methods, defaults, containers or classes) reaches the table, the oracle, its
+ledger or any test accuracy. Module objects (and so functions' __globals__) are not followed: any
+Python code can import the package itself; what is pinned here is that nothing handed over leads there.
+"""
+
+from __future__ import annotations
+
+import types
+from collections import deque
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nasbench_rank import bench
+from nasbench_rank.loop.oracle import Entry as LedgerEntry
+from nasbench_rank.loop.oracle import Oracle
+from nasbench_rank.loop.strategy import Strategy
+from nasbench_rank.plugins import Entry, get_plugins
+from nasbench_rank.search import run_search
+
+XGB = {"n_estimators": 5, "max_depth": 2}
+
+
+def reachable(root) -> list:
+    """Every object reachable from `root` by attributes, closures, bound methods, defaults and containers."""
+    seen, out, todo = set(), [], [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, types.ModuleType):
+            continue
+        seen.add(id(obj))
+        out.append(obj)
+        if isinstance(obj, (str, bytes, int, float, bool, type(None))):
+            continue
+        if isinstance(obj, dict):
+            todo.extend(obj.keys())
+            todo.extend(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset, deque)):
+            todo.extend(obj)
+        if isinstance(obj, types.FunctionType):
+            todo.extend(c.cell_contents for c in (obj.__closure__ or ()) if _filled(c))
+            todo.extend(obj.__defaults__ or ())
+            todo.extend((obj.__kwdefaults__ or {}).values())
+            continue  # __globals__ is a module's namespace
+        if isinstance(obj, (types.MethodType,)):
+            todo.extend((obj.__self__, obj.__func__))
+            continue
+        if isinstance(obj, (staticmethod, classmethod)):
+            todo.append(obj.__func__)
+        if isinstance(obj, property):
+            todo.extend(f for f in (obj.fget, obj.fset, obj.fdel) if f is not None)
+        if isinstance(obj, type):
+            if obj.__module__ in ("builtins",) or obj.__module__.startswith(("numpy", "pandas")):
+                continue
+            todo.extend(obj.__dict__.values())
+            continue
+        todo.append(type(obj))
+        if hasattr(obj, "__dict__"):
+            todo.append(vars(obj))
+        for slot in getattr(type(obj), "__slots__", ()):
+            if hasattr(obj, slot):
+                todo.append(getattr(obj, slot))
+    return out
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
+
+
+def forbidden(objects, table) -> list[str]:
+    """What in `objects` is ground truth: the table, an oracle, ledger entries, frames, table columns."""
+    columns = [np.asarray(table.df[c]) for c in table.df.columns if table.df[c].dtype.kind == "f"]
+    found = []
+    for obj in objects:
+        if isinstance(obj, (bench.Table, Oracle, LedgerEntry, pd.DataFrame, pd.Series)):
+            found.append(type(obj).__name__)
+        elif isinstance(obj, np.ndarray) and obj.dtype.kind == "f" and obj.size >= 1000:
+            flat = obj.reshape(-1)
+            for col in columns:
+                if np.shares_memory(flat, col) or (flat.shape == col.shape and np.allclose(flat, col, equal_nan=True))\
+                        or (flat.shape == col.shape and np.allclose(flat * 100, col, atol=1e-3, equal_nan=True)):
+                    found.append("a table column")
+    return found
+
+
+class Probe(Strategy):
+    """Walks its view at every ask, then proposes random cells."""
+
+    walks: list = []
+
+    def ask(self, view, n):
+        Probe.walks.append(reachable(view))
+        free = np.flatnonzero(~view.evaluated_mask())
+        return [tuple(int(v) for v in view.space.all_cells()[view.rng.choice(free)])]
+
+
+@pytest.fixture
+def probe():
+    registry = get_plugins().searches
+    registry.add(Entry("probe-test-only", "search", Probe, "tests", ""))
+    Probe.walks = []
+    yield Probe
+    del registry._entries["probe-test-only"]
+
+
+@pytest.mark.parametrize("predictor, mode", [(None, "pretrained"), ("xgb", "online"), ("xgb", "pretrained+online"),
+                                             ("xgb-ensemble", "pretrained")])
+def test_nothing_reachable_from_the_view_leads_to_ground_truth(table, probe, predictor, mode):
+    kwargs = {} if predictor is None else {"predictor_kwargs": {"n_models": 2, "base_kwargs": XGB}
+                                           if predictor == "xgb-ensemble" else XGB}
+    run_search(predictor, "probe-test-only", mode=mode, budget=8, n_train=20, seed=1, table=table, **kwargs)
+    assert len(probe.walks) == 8
+    for objects in (probe.walks[0], probe.walks[-1]):
+        assert forbidden(objects, table) == []
+        names = {type(o).__name__ for o in objects}
+        assert {"SearchView", "SpaceView", "Generator"} <= names
+        assert ("Observation" in names) == (objects is probe.walks[-1])
+        if predictor is not None:
+            assert "Scorer" in names  # the walk does reach the predictor's side
+
+
+def test_the_walk_finds_the_table_when_it_is_reachable(table):
+    oracle = Oracle(table, "cifar10")
+    holder = types.SimpleNamespace(fn=lambda: oracle)
+    assert "Oracle" in forbidden(reachable(holder), table)
+    assert "Table" in forbidden(reachable(holder), table)
