@@ -118,6 +118,7 @@ def make_record(cell: Cell, outcome: dict[str, Any], spec_name: str, prov: dict[
         "id": cell.id, "kind": cell.kind, "settings": cell.settings, "spec": spec_name,
         "status": outcome["status"], "error": outcome["error"], "seconds": outcome["seconds"],
         "worker": outcome.get("worker"), "version": __version__, "provenance": prov,
+        **({"retried": outcome["retried"]} if outcome.get("retried") else {}),
         "finished_at": _store.now(),
         "rows": tidy(cell, outcome["rows"], spec_name, prov),
         "trace": pack_rows(tidy(cell, outcome["trace"], spec_name, prov)),

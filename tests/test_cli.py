@@ -133,3 +133,26 @@ def test_plugins_says_which_extra_a_space_needs_when_missing(monkeypatch):
     result = CliRunner().invoke(cli, ["plugins"])
     line = next(line for line in result.output.splitlines() if line.startswith("nbgraph"))
     assert "unavailable" in line and "pip install 'nasbench-rank[graph]'" in line
+
+
+def test_plugins_lists_a_broken_third_party_space_as_unavailable(monkeypatch):
+    import importlib
+
+    from nasbench_rank import plugins as plugin_mod
+    from nasbench_rank.hookspecs import hookimpl
+
+    plugins_cmd = importlib.import_module("nasbench_rank.commands.plugins")  # the module, not the click command
+
+    def broken():
+        raise RuntimeError("data server down")
+
+    class Plugin:
+        @hookimpl
+        def register_spaces(self, register):
+            register("broken-space", broken, "a space whose factory fails")
+
+    monkeypatch.setattr(plugins_cmd, "get_plugins", lambda: plugin_mod.load_plugins(("broken", Plugin())))
+    result = CliRunner().invoke(cli, ["plugins"])
+    assert result.exit_code == 0
+    line = next(line for line in result.output.splitlines() if line.startswith("broken-space"))
+    assert "[unavailable: RuntimeError: data server down]" in line and "(registered in code)" in line

@@ -54,7 +54,7 @@ def test_leaderboard_reads_run_and_eval_csvs_and_flags_a_short_search(tmp_path):
     kendall = quality[quality.measure == "kendall"].iloc[0]
     assert kendall["runs"] == 3 and kendall["median"] == 0.61
     assert "**1**" in result.output  # the search that stopped after 12 of 20 evaluations is flagged
-    assert "rows written by `nasbench-rank run`" in result.output and "rows written by `nasbench-rank eval`" in result.output
+    assert "rows in the format of `nasbench-rank run`" in result.output and "rows in the format of `nasbench-rank eval`" in result.output
     assert (lb / "search_trace.png").is_file()
     # a second pass does not read its own output back as input
     again = CliRunner().invoke(cli, ["leaderboard", str(tmp_path), "--no-plots"])

@@ -24,13 +24,12 @@ def _space_status(entry) -> str:
     """'' for a usable space (or another kind); the install hint when the space's extra is missing."""
     if entry.kind != "space":
         return ""
-    from ..errors import UserError
     from ..spaces import ExtraMissing
 
     try:
         entry.factory()
     except ExtraMissing as exc:
         return f" [unavailable: {str(exc).split(': ', 1)[-1]}]"
-    except (UserError, ImportError) as exc:
-        return f" [unavailable: {exc}]"
+    except Exception as exc:  # a broken third-party space must not stop the listing
+        return f" [unavailable: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}]"
     return ""

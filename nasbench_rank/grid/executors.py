@@ -111,6 +111,7 @@ def run_pool(cells: list[Cell], runner: Runner, threads: int, workers: int) -> R
     before = {p.pid for p in multiprocessing.active_children()}
     todo: deque[Cell] = deque(cells)
     suspects: deque[Cell] = deque()
+    retried: set[str] = set()
     pool = _new_pool(workers, threads)
     pending: dict[Future, Cell] = {}
     try:
@@ -131,12 +132,16 @@ def run_pool(cells: list[Cell], runner: Runner, threads: int, workers: int) -> R
                         yield cell, failed("worker died while running this cell (twice: killed, out of memory or crashed)")
                     else:
                         suspects.append(cell)
+                        retried.add(cell.id)
                     continue
                 except Exception as exc:  # the outcome could not come back (e.g. not picklable)
                     outcome = failed(f"worker failed: {one_line(exc)}")
+                if cell.id in retried:
+                    outcome["retried"] = "a worker died while this cell was in flight; it ran again"
                 yield cell, outcome
             if broken:
                 suspects.extend(pending.values())  # in flight beside the dead worker: run again
+                retried.update(c.id for c in pending.values())
                 pending.clear()
                 _stop(pool, before)
                 pool = _new_pool(workers, threads)

@@ -102,7 +102,7 @@ def collect(root: Path, out: Path, exclude_stale: bool) -> tuple[dict[str, pd.Da
             continue
         extra[kind].append(rows)
         extra["trace"].append(trace)
-        notes.append(f"{path}: {len(rows)} rows written by `nasbench-rank {'run' if kind == 'search' else 'eval'}`"
+        notes.append(f"{path}: {len(rows)} rows in the format of `nasbench-rank {'run' if kind == 'search' else 'eval'}`"
                      " (cells asked, failed and missing are not known for a CSV)")
     for kind in extra:
         tables_[kind] = _concat([tables_[kind]] + extra[kind])

@@ -24,7 +24,6 @@ from ..spec import expand
 KINDS = ("eval", "search")
 #: The measure whose non-finite value makes a finished cell count as `nonfinite`.
 HEADLINE = {"eval": "kendall", "search": "best_test"}
-STATUSES = ("finished", "failed", "unreadable")
 
 
 def problem(record: Any) -> str | None:
