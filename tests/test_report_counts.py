@@ -76,17 +76,26 @@ def test_counts_with_planted_malformed_records(tmp_path):
     assert (mlp["nonfinite"], mlp["stale"]) == (1, 1)  # finished counts the stale cell too, and says so
     orphan = counts[counts["config"] == "?"].iloc[0]
     assert orphan["unreadable"] == 2
-    assert "is not its file name" in found.unreadable["eeeeeeeeeeeeeeee"]
+    assert "differs from its file name" in found.unreadable["eeeeeeeeeeeeeeee"]
     assert {r["id"] for r in found.finished()} >= {cell_of(cells, "xgb", 3).id, "00stale000000000"}
     assert "00stale000000000" not in {r["id"] for r in found.finished(exclude_stale=True)}
 
 
 def test_problem_names_what_is_wrong():
-    assert records.problem([]) == "not an object (list)"
-    assert "without rows" in records.problem({"id": "a", "kind": "eval", "status": "ok", "settings": {}})
+    empty_trace = {"constant": {}, "columns": [], "data": []}
+    assert records.problem([]) == "not a JSON object but list"
+    assert "rows" in records.problem({"id": "a", "kind": "eval", "status": "ok", "settings": {}})
+    assert "without rows" in records.problem({"id": "a", "kind": "eval", "status": "ok", "settings": {}, "rows": [],
+                                             "trace": empty_trace})
     assert "trace" in records.problem({"id": "a", "kind": "search", "status": "ok", "settings": {}, "rows": [{}]})
-    assert records.problem({"id": "a", "kind": "eval", "status": "error", "settings": {}}) is None
-    assert "unknown kind" in records.problem({"id": "a", "kind": "x", "status": "ok", "settings": {}})
+    assert "without a trace" in records.problem({"id": "a", "kind": "search", "status": "ok", "settings": {},
+                                                 "rows": [{}], "trace": empty_trace})
+    assert records.problem({"id": "a", "kind": "eval", "status": "error", "settings": {}, "rows": [],
+                            "trace": empty_trace}) is None
+    assert "unknown" in records.problem({"id": "a", "kind": "x", "status": "ok", "settings": {}, "rows": [{}],
+                                         "trace": empty_trace})
+    assert "differs from its file name" in records.problem({"id": "a", "kind": "eval", "status": "error",
+                                                            "settings": {}, "rows": [], "trace": empty_trace}, "b")
 
 
 def test_leaderboard_of_a_damaged_folder_counts_instead_of_crashing(tmp_path):
@@ -103,7 +112,7 @@ def test_leaderboard_of_a_damaged_folder_counts_instead_of_crashing(tmp_path):
     assert "3/4 (1 failed, 1 unreadable, 1 non-finite, 1 stale)" in result.output
     assert "1/4 (1 missing, 2 unreadable)" in result.output
     assert "(unreadable records no spec names)" in result.output
-    assert "not an object (list)" in result.output
+    assert "not a JSON object but list" in result.output
 
     CliRunner().invoke(cli, ["leaderboard", str(out), "--no-plots", "--exclude-stale"])
     board = pd.read_csv(out / "leaderboard" / "leaderboard_eval.csv")

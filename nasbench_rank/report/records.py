@@ -18,7 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..harness import read_cell, unpack_rows, variant
+from ..grid import store
+from ..harness import unpack_rows, variant
 from ..spec import expand
 
 KINDS = ("eval", "search")
@@ -26,32 +27,21 @@ KINDS = ("eval", "search")
 HEADLINE = {"eval": "kendall", "search": "best_test"}
 
 
-def problem(record: Any) -> str | None:
-    """Why `record` (a parsed cell file) is unusable, or None when it is a valid record."""
-    if not isinstance(record, dict):
-        return f"not an object ({type(record).__name__})"
-    for key, kind in (("id", str), ("kind", str), ("status", str), ("settings", dict)):
-        if not isinstance(record.get(key), kind):
-            return f"field {key!r} missing or not a {kind.__name__}"
-    if record["kind"] not in KINDS:
-        return f"unknown kind {record['kind']!r}"
-    if record["status"] != "ok":
-        return None
-    rows = record.get("rows")
-    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
-        return "status ok without rows"
-    trace = record.get("trace")
-    if not isinstance(trace, dict):
-        return "status ok without a trace"
-    try:
-        rows_of_trace = unpack_rows(trace)
-    except (KeyError, TypeError, ValueError):
-        return "trace cannot be unpacked"
-    if record["kind"] == "search" and not rows_of_trace:
+def problem(record: Any, stem: str | None = None) -> str | None:
+    """Why `record` (a parsed cell file named `stem`) is unusable, or None when it is a valid record.
+    The grid's own check (`grid.store.validate`) decides, so that resume and leaderboards agree on
+    what counts as finished; a finished search must also hold a trace."""
+    reason = store.validate(record, stem)
+    if reason is None and record["status"] == "ok" and record["kind"] == "search" and not unpack_rows(record["trace"]):
         return "search finished without a trace"
-    if not all(isinstance(r, dict) for r in rows_of_trace):
-        return "trace rows are not objects"
-    return None
+    return reason
+
+
+def _read_json(path: Path) -> tuple[Any, str | None]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), None
+    except (OSError, ValueError):
+        return None, "not valid JSON, or empty"
 
 
 def config_key(kind: str, settings: dict[str, Any]) -> str:
@@ -138,10 +128,8 @@ def scan(root: str | Path) -> Scan:
         else:
             result.asked.update(asked)
         for path in sorted((out_dir / "cells").glob("*.json")):
-            record = read_cell(path)
-            reason = "not valid JSON, or empty" if record is None else problem(record)
-            if reason is None and record["id"] != path.stem:
-                reason = f"its id {record['id']!r} is not its file name"
+            record, reason = _read_json(path)
+            reason = reason or problem(record, path.stem)
             if reason is not None:
                 result.unreadable.setdefault(path.stem, f"{path}: {reason}")
                 continue
