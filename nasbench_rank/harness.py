@@ -183,8 +183,8 @@ def _notes(found: _store.Scan, stale_runs: int, stale_cells: int, table: Any) ->
         name, why = found.invalid[0]
         notes.append(f"{len(found.invalid)} cell records fail validation and will be rerun (first: {name}: {why})")
     if found.other_table:
-        notes.append(f"{len(found.other_table)} finished cells were computed from another table "
-                     f"(not sha256 {table.sha256[:12]}...) and will be rerun")
+        notes.append(f"{len(found.other_table)} finished cells were computed from another table, or name none "
+                     f"(not sha256 {table.sha256[:12]}...), and will be rerun")
     if found.other_code:
         notes.append(f"{len(found.other_code)} finished cells were computed by another version of the code and are "
                      f"kept (their records name it)")
@@ -232,8 +232,7 @@ def run_grid(spec: Spec, out_dir: str | Path, *, workers: int | None = None, exe
         ids = {c.id for c in spec.cells}
         _store.write_spec_cells(out_dir, spec.name, ids)
 
-        code = {k: v for k, v in code_versions().items()}
-        found = _store.scan(out_dir, table.sha256, code)
+        found = _store.scan(out_dir, table.sha256, dict(code_versions()))
         stale_cells = len({p.stem for p in (out_dir / "cells").glob("*.json")} - ids)
         todo = [c for c in spec.cells if c.id not in found.finished
                 or (c.settings.get("save_predictions") and PREDICTIONS_CSV not in found.files.get(c.id, []))]

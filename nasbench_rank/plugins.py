@@ -145,6 +145,7 @@ class Plugins:
     spaces: Registry = field(default_factory=lambda: Registry("space"))
     errors: dict[str, str] = field(default_factory=dict)  # plugin name -> one-line error
     blocked: tuple[str, ...] = ()
+    clashes: dict[str, str] = field(default_factory=dict)  # "kind name" -> the clash message
 
     def __post_init__(self) -> None:
         for kind in KINDS:  # unknown-name messages name the plugins that failed to load
@@ -222,7 +223,7 @@ def collect(pm: pluggy.PluginManager, sources: dict[str, tuple[str, str]], error
                     raise PluginError(f"{kind} {name!r} from {_d}: factory is not callable")
                 clash = registry.add(Entry(name, kind, factory, _d, _v, description, _p))
                 if clash:
-                    plugins.errors[_p] = clash
+                    plugins.clashes[f"{kind} {name}"] = clash
 
             try:
                 impl.function(register=register)

@@ -44,7 +44,9 @@ def bench(spec_path: str, out_dir: str | None, workers: int | None, threads: int
     spec = load(spec_path)
     out = Path(out_dir) if out_dir else Path("results") / spec.name
     if dry_run:
-        done = harness.finished_ids(out)
+        from ..bench import load as load_table
+
+        done = harness.finished_ids(out, load_table().sha256)
         kinds = {k: sum(c.kind == k for c in spec.cells) for k in ("eval", "search")}
         finished = sum(c.id in done for c in spec.cells)
         click.echo(f"spec {spec.name}: {len(spec)} cells ({kinds['eval']} eval, {kinds['search']} search), "
