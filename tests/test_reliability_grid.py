@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from fake_cells import CALLS, KILL_ENV, fake_runner, killing_runner
-from nasbench_rank import harness, leaderboard, spec
+from nasbench_rank import harness, spec
+from nasbench_rank.report import finished_records
 from nasbench_rank.errors import UserError
 from nasbench_rank.grid import store
 
@@ -101,7 +102,7 @@ def test_malformed_records_are_rerun_reported_and_skipped_by_readers(small, tmp_
     harness.cell_path(out, broken.id).write_text(text)
     assert broken.id not in harness.finished_ids(out)
     assert all(r["id"] != broken.id for r in harness.load_records(out))
-    assert len(leaderboard.finished_records(out)) == len(small) - 1  # the leaderboard reads it without crashing
+    assert len(finished_records(out)) == len(small) - 1  # the leaderboard reads it without crashing
     invalid, _ = harness.record_problems(out)
     assert [p for p, _ in invalid] == [str(harness.cell_path(out, broken.id))]
     capsys.readouterr()
@@ -212,3 +213,20 @@ def test_records_get_the_usual_file_mode_so_a_shared_folder_stays_readable(small
     harness.run_grid(small, out, workers=1, runner=fake_runner, progress=False)
     modes = {p.stat().st_mode & 0o777 for p in (out / "cells").glob("*.json")}
     assert modes == {0o666 & ~mask}
+
+
+def test_bench_refuses_an_empty_table_before_any_cell_runs(small, tmp_path, monkeypatch, capsys):
+    from nasbench_rank.cli import main
+
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    spec_path = tmp_path / "g.toml"
+    spec_path.write_text('name = "g"\n[[eval]]\npredictors = ["xgb"]\ntargets = ["cifar10"]\nseeds = 1\n')
+    monkeypatch.setenv("NASBENCH_RANK_DATA", str(empty))
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as stop:
+        main(["bench", str(spec_path), "--out", str(out), "--workers", "1"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is empty" in err
+    assert not (out / "cells").exists() or not list((out / "cells").iterdir())

@@ -43,10 +43,11 @@ def bench(spec_path: str, out_dir: str | None, workers: int | None, threads: int
         raise UserError(f"--threads must be >= 1, got {threads}")
     spec = load(spec_path)
     out = Path(out_dir) if out_dir else Path("results") / spec.name
-    if dry_run:
-        from ..bench import load as load_table
+    from ..bench import load as load_table
 
-        done = harness.finished_ids(out, load_table().sha256)
+    table = load_table()  # a missing, empty or garbled table is refused here, before any cell runs
+    if dry_run:
+        done = harness.finished_ids(out, table.sha256)
         kinds = {k: sum(c.kind == k for c in spec.cells) for k in ("eval", "search")}
         finished = sum(c.id in done for c in spec.cells)
         click.echo(f"spec {spec.name}: {len(spec)} cells ({kinds['eval']} eval, {kinds['search']} search), "
@@ -59,7 +60,7 @@ def bench(spec_path: str, out_dir: str | None, workers: int | None, threads: int
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # a terminated run shuts its workers down
     try:
         report = harness.run_grid(spec, out, workers=workers, executor=executor, address=address,
-                                  threads=threads, progress=not no_progress, wait=wait)
+                                  threads=threads, progress=not no_progress, wait=wait, table=table)
     except KeyboardInterrupt:
         kept = sum(c.id in harness.finished_ids(out) for c in spec.cells)
         click.echo(f"interrupted: {kept}/{len(spec)} cells are finished in {out}; rerun the same command to resume",

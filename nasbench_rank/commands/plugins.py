@@ -18,6 +18,8 @@ def plugins() -> None:
         click.echo(f"blocked: {name}", err=True)
     for name, error in loaded.errors.items():
         click.echo(f"failed to load plugin {name}: {error}", err=True)
+    for message in loaded.clashes.values():
+        click.echo(message, err=True)
 
 
 def _space_status(entry) -> str:
