@@ -46,6 +46,7 @@ LOOP = [
     (None, "random", {}, {}),
     (None, "evolution", {}, {}),
     (None, "local", {}, {}),
+    (None, "local", {"skip_twins": True}, {}),  # chosen on the tuning seeds (see TUNE)
     ("xgb", "topk-local", {"local": 2}, {}),
     ("xgb", "local", {}, {"refit_every": 5}),
 ]
@@ -55,9 +56,8 @@ TUNE = [
     (None, "local", {"radius": 2}, {}),
     (None, "local", {"init": 20}, {}),
     (None, "local", {"skip_twins": True}, {}),
+    ("xgb", "local", {}, {"refit_every": 5}),
     ("xgb", "local", {"skip_twins": True}, {"refit_every": 5}),
-    ("xgb", "topk-local", {"local": 2}, {}),
-    ("xgb", "topk-local", {"local": 3}, {}),
 ]
 TUNE_SEEDS = range(100, 110)
 LOOP_FILES = {"loop": "search_loop.csv", "workers8": "search_workers.csv", "tune": "search_tuning.csv"}
@@ -174,10 +174,10 @@ def loop_plan(setting: str, predictors: set[str], seeds: int) -> list[dict]:
     seed_list = list(TUNE_SEEDS) if setting == "tune" else list(range(seeds))
     workers = 8 if setting == "workers8" else 1
     jobs = []
-    for predictor, search, search_kwargs, run_kwargs in grid:
-        if (predictor or "none") not in predictors:
-            continue
-        for seed in seed_list:  # seed-major: an interrupted run leaves every dataset the same seeds
+    for seed in seed_list:  # seed-major: an interrupted run leaves every setting and dataset the same seeds
+        for predictor, search, search_kwargs, run_kwargs in grid:
+            if (predictor or "none") not in predictors:
+                continue
             for dataset in DATASETS:
                 jobs.append(dict(predictor=predictor, search=search, search_kwargs=search_kwargs, run_kwargs=run_kwargs,
                                  predictor_kwargs=dict(XGB) if predictor == "xgb" else {}, dataset=dataset, seed=seed,
