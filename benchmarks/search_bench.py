@@ -337,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
                      "median_gpu_hours_to_optimum", "median_clock_hours_to_optimum", "search_seconds_per_eval_median"]
         with pd.option_context("display.width", 250, "display.max_rows", 500, "display.max_colwidth", 30):
             print(loop_table[loop_cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        if args.report:
+            print(loop_markdown(loop_table))
     if not any(s in ("article", "standard") for s in settings) and not args.report:
         return 0
     frames = [pd.read_csv(args.out / f"search_{s}.csv") for s in ("article", "standard") if (args.out / f"search_{s}.csv").exists()]
@@ -350,6 +352,27 @@ def main(argv: list[str] | None = None) -> int:
     with pd.option_context("display.width", 250, "display.max_rows", 500, "display.max_colwidth", 30):
         print(table_out[cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     return 0
+
+
+def loop_markdown(loop_table: pd.DataFrame) -> str:
+    """The v2 loop summary as a README table (evaluations and hours are censored medians: '>' when
+    half or more of the seeds never reached the optimum)."""
+    def value(v: float, fmt: str, beyond: str) -> str:
+        return beyond if math.isinf(v) or math.isnan(v) else format(v, fmt)
+
+    lines = ["| setting | predictor | search | settings | K | dataset | seeds | optimum reached | median evals to optimum | "
+             "mean evals (censored at 211) | median GPU-h to optimum | median wall-clock h to optimum | loop ms/eval (median) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in loop_table.iterrows():
+        settings = r["search_kwargs"] or "-"
+        if int(r["refit_every"]) != 1:
+            settings += f" (refit every {int(r['refit_every'])})"
+        lines.append(f"| {r['setting']} | {r['predictor']} | {r['search']} | {settings} | {int(r['workers'])} | "
+                     f"{r['dataset']} | {r['seeds']} ({r['seed_min']}-{r['seed_max']}) | {100 * r['reached_optimum']:.0f}% | "
+                     f"{value(r['median_evals_to_optimum'], 'g', '>210')} | {r['mean_evals_to_optimum_censored']:.1f} | "
+                     f"{value(r['median_gpu_hours_to_optimum'], '.1f', 'not reached')} | "
+                     f"{value(r['median_clock_hours_to_optimum'], '.1f', 'not reached')} |")
+    return "\n".join(lines)
 
 
 def markdown(summary_frame: pd.DataFrame) -> str:
