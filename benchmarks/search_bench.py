@@ -361,7 +361,7 @@ def loop_markdown(loop_table: pd.DataFrame) -> str:
         return beyond if math.isinf(v) or math.isnan(v) else format(v, fmt)
 
     lines = ["| setting | predictor | search | settings | K | dataset | seeds | optimum reached | median evals to optimum | "
-             "mean evals (censored at 211) | median GPU-h to optimum | median wall-clock h to optimum | loop ms/eval (median) |",
+             "mean evals (censored at 211) | median GPU-h to optimum | median wall-clock h to optimum |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in loop_table.iterrows():
         settings = r["search_kwargs"] or "-"
