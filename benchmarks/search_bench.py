@@ -362,7 +362,7 @@ def loop_markdown(loop_table: pd.DataFrame) -> str:
 
     lines = ["| setting | predictor | search | settings | K | dataset | seeds | optimum reached | median evals to optimum | "
              "mean evals (censored at 211) | median GPU-h to optimum | median wall-clock h to optimum |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in loop_table.iterrows():
         settings = r["search_kwargs"] or "-"
         if int(r["refit_every"]) != 1:
