@@ -1,1 +1,1 @@
-"""Built-in search strategies: each asks an oracle for evaluations until its budget is spent."""
+"""Built-in search strategies: each proposes evaluations through ask/tell (see `nasbench_rank.loop.strategy`)."""
