@@ -1,0 +1,172 @@
+"""Multi-fidelity, simulated workers and Optuna in the search loop (metric valid, test reported).
+
+Parts (`--part`):
+- tune: candidate settings of the multi-fidelity strategies on seeds 100-109 only (never reported).
+- fidelity: multi-fidelity strategies against the best single-fidelity strategy (`local`, see
+  results/search_summary.csv), all under one GPU-hour budget per dataset: the GPU-hours of 210
+  full (200-epoch) evaluations of the average cell. Reports GPU-hours to the validation optimum.
+- workers: K = 1 and K = 8 simulated workers under the same GPU-hour budget, per strategy; reports
+  simulated wall-clock hours to the optimum.
+- optuna: the Optuna samplers in the standard setting (online, no pretraining, 210 evaluations).
+
+"To the optimum" figures are censored medians: a run that never reached the optimum counts as
+beyond the budget (inf); a median of inf means half or more never got there. With every run
+censored at the end of the budget, after any run's event, this is the Kaplan-Meier median.
+
+    nice -n 10 python benchmarks/search_fidelity.py --part tune
+    nice -n 10 python benchmarks/search_fidelity.py --part fidelity,workers
+    nice -n 10 python benchmarks/search_fidelity.py --part optuna --searches tpe,random
+
+Writes results/search_fidelity.csv, search_workers_sim.csv, search_optuna.csv,
+search_fidelity_tuning.csv (one row per run) and *_summary.csv beside them. Resumable: a run whose
+(setting, search, settings, dataset, workers, seed) is already in the file is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nasbench_rank import bench
+from nasbench_rank.atomic import write_csv
+from nasbench_rank.search import censored_median, run_search
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+DATASETS = ("cifar10", "cifar100", "imagenet16")
+SEEDS = range(20)
+TUNE_SEEDS = range(100, 110)
+FULL_EVALS = 210  # the GPU-hour budget is that of this many 200-epoch evaluations of the average cell
+FILES = {"tune": "search_fidelity_tuning.csv", "fidelity": "search_fidelity.csv", "workers": "search_workers_sim.csv",
+         "optuna": "search_optuna.csv"}
+
+# (search, settings) per part; every run here is without a predictor.
+TUNE = [
+    ("halving-local", {"eta": 3}), ("halving-local", {"eta": 6}), ("halving-local", {"eta": 12}),
+    ("halving-local", {"eta": 3, "n": 48}), ("halving", {"eta": 3}), ("halving", {"n": 96, "eta": 8}),
+]
+FIDELITY = [("local", {}), ("halving-local", {}), ("halving", {})]
+WORKERS = [("random", {}), ("local", {}), ("evolution", {}), ("halving-local", {}), ("halving", {}),
+           ("optuna", {"sampler": "tpe", "multivariate": True})]
+OPTUNA = {"tpe": {"sampler": "tpe"}, "tpe-mv": {"sampler": "tpe", "multivariate": True},
+          "random": {"sampler": "random"}, "qmc": {"sampler": "qmc"}, "gp": {"sampler": "gp"}}
+
+
+def kwargs_text(kwargs: dict) -> str:
+    return ";".join(f"{k}={kwargs[k]}" for k in sorted(kwargs))
+
+
+def gpu_hour_budget(table: bench.Table, dataset: str) -> float:
+    return round(float(table.train_seconds(dataset).mean()) * FULL_EVALS / 3600.0, 3)
+
+
+def jobs(part: str, optuna: list[str], table: bench.Table) -> list[dict]:
+    out = []
+    for dataset in DATASETS:
+        hours = gpu_hour_budget(table, dataset)
+        if part == "tune":
+            out += [dict(search=s, kw=kw, dataset=dataset, budget=None, gpu_hours=hours, workers=1, seed=seed)
+                    for s, kw in TUNE for seed in TUNE_SEEDS]
+        elif part == "fidelity":
+            out += [dict(search=s, kw=kw, dataset=dataset, budget=None, gpu_hours=hours, workers=1, seed=seed)
+                    for s, kw in FIDELITY for seed in SEEDS]
+        elif part == "workers":
+            out += [dict(search=s, kw=kw, dataset=dataset, budget=None, gpu_hours=hours, workers=k, seed=seed)
+                    for s, kw in WORKERS for k in (1, 8) for seed in SEEDS]
+        elif part == "optuna":
+            out += [dict(search="optuna", kw=OPTUNA[name], dataset=dataset, budget=210, gpu_hours=None, workers=1,
+                         seed=seed) for name in optuna for seed in SEEDS]
+    return out
+
+
+def key(setting: str, search: str, kw: str, dataset: str, workers: int, seed: int) -> tuple:
+    return (setting, search, kw, dataset, int(workers), int(seed))
+
+
+def run_part(part: str, optuna: list[str], table: bench.Table) -> Path:
+    path = RESULTS / FILES[part]
+    rows = pd.read_csv(path, keep_default_na=False).to_dict("records") if path.exists() else []
+    done = {key(r["setting"], r["search"], str(r["search_kwargs"]), r["dataset"], r["workers"], r["seed"]) for r in rows}
+    todo = [j for j in jobs(part, optuna, table)
+            if key(part, j["search"], kwargs_text(j["kw"]), j["dataset"], j["workers"], j["seed"]) not in done]
+    print(f"{part}: {len(todo)} runs to do, {len(rows)} done", flush=True)
+    for i, j in enumerate(todo):
+        start = time.perf_counter()
+        run, _ = run_search(None, j["search"], dataset=j["dataset"], budget=j["budget"], gpu_hours=j["gpu_hours"],
+                            workers=j["workers"], seed=j["seed"], search_kwargs=j["kw"], table=table)
+        rows.append({"setting": part, **run})
+        write_csv(path, rows, list(rows[0].keys()))
+        print(f"[{i + 1}/{len(todo)}] {j['search']} {kwargs_text(j['kw'])} {j['dataset']} K={j['workers']} "
+              f"seed {j['seed']}: gpu_h_to_opt {run['gpu_hours_to_optimum']:.1f} "
+              f"({time.perf_counter() - start:.1f}s)", flush=True)
+    return path
+
+
+def summarise(part: str) -> pd.DataFrame | None:
+    path = RESULTS / FILES[part]
+    if not path.exists():
+        return None
+    runs = pd.read_csv(path)
+    runs["search_kwargs"] = runs["search_kwargs"].fillna("")
+    out = []
+    for (search, kw, dataset, workers), g in runs.groupby(["search", "search_kwargs", "dataset", "workers"], sort=False):
+        nums = lambda c: [float(v) for v in g[c]]  # noqa: E731 (NaN: never reached)
+        out.append({
+            "setting": part, "search": search, "search_kwargs": kw, "dataset": dataset, "workers": int(workers),
+            "metric": g["metric"].iloc[0], "budget": g["budget"].iloc[0], "gpu_hours_budget": g["gpu_hours_budget"].iloc[0],
+            "cost_model": g["cost_model"].iloc[0], "seeds": len(g), "seed_min": int(g["seed"].min()),
+            "seed_max": int(g["seed"].max()), "reached_optimum": float(g["reached_optimum"].mean()),
+            "median_evals_to_optimum": censored_median(nums("evals_to_optimum")),
+            "median_gpu_hours_to_optimum": censored_median(nums("gpu_hours_to_optimum")),
+            "median_clock_hours_to_optimum": censored_median(nums("clock_hours_to_optimum")),
+            "median_evals": float(g["evals"].median()), "median_evals_12ep": float(g["evals_12ep"].median()),
+            "best_test_mean": float(g["best_test"].mean()), "best_test_std": float(g["best_test"].std(ddof=1)),
+            "search_seconds_per_eval_median": float(g["search_seconds_per_eval"].median()),
+            "table_sha256": g["table_sha256"].iloc[0] if "table_sha256" in g else "",
+        })
+    frame = pd.DataFrame(out)
+    write_csv(path.with_name(path.stem + "_summary.csv"), frame.to_dict("records"), list(frame.columns))
+    return frame
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", default="fidelity,workers", help="comma list of: tune, fidelity, workers, optuna")
+    parser.add_argument("--searches", default="tpe-mv,random,qmc", help=f"optuna samplers for --part optuna: {','.join(OPTUNA)}")
+    parser.add_argument("--summary-only", action="store_true")
+    args = parser.parse_args(argv)
+    parts = args.part.split(",")
+    optuna = args.searches.split(",")
+    for p in parts:
+        if p not in FILES:
+            parser.error(f"unknown part {p!r}")
+    for name in optuna:
+        if name not in OPTUNA:
+            parser.error(f"unknown optuna sampler {name!r}")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        import torch
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+    table = bench.load()
+    for part in parts:
+        if not args.summary_only:
+            run_part(part, optuna, table)
+        frame = summarise(part)
+        if frame is not None:
+            with pd.option_context("display.width", 250, "display.max_columns", 30):
+                print(frame[["search", "search_kwargs", "dataset", "workers", "seeds", "reached_optimum",
+                             "median_evals_to_optimum", "median_gpu_hours_to_optimum", "median_clock_hours_to_optimum",
+                             "best_test_mean"]].to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
