@@ -15,7 +15,8 @@ censored at the end of the budget, after any run's event, this is the Kaplan-Mei
 
     nice -n 10 python benchmarks/search_fidelity.py --part tune
     nice -n 10 python benchmarks/search_fidelity.py --part fidelity,workers
-    nice -n 10 python benchmarks/search_fidelity.py --part optuna --searches tpe,random
+    nice -n 10 python benchmarks/search_fidelity.py --part optuna --searches tpe-mv,random,qmc,tpe
+    python benchmarks/search_fidelity.py --report          # the README tables
 
 Writes results/search_fidelity.csv, search_workers_sim.csv, search_optuna.csv,
 search_fidelity_tuning.csv (one row per run) and *_summary.csv beside them. Resumable: a run whose
@@ -67,22 +68,16 @@ def gpu_hour_budget(table: bench.Table, dataset: str) -> float:
 
 
 def jobs(part: str, optuna: list[str], table: bench.Table) -> list[dict]:
-    out = []
-    for dataset in DATASETS:
-        hours = gpu_hour_budget(table, dataset)
-        if part == "tune":
-            out += [dict(search=s, kw=kw, dataset=dataset, budget=None, gpu_hours=hours, workers=1, seed=seed)
-                    for s, kw in TUNE for seed in TUNE_SEEDS]
-        elif part == "fidelity":
-            out += [dict(search=s, kw=kw, dataset=dataset, budget=None, gpu_hours=hours, workers=1, seed=seed)
-                    for s, kw in FIDELITY for seed in SEEDS]
-        elif part == "workers":
-            out += [dict(search=s, kw=kw, dataset=dataset, budget=None, gpu_hours=hours, workers=k, seed=seed)
-                    for s, kw in WORKERS for k in (1, 8) for seed in SEEDS]
-        elif part == "optuna":
-            out += [dict(search="optuna", kw=OPTUNA[name], dataset=dataset, budget=210, gpu_hours=None, workers=1,
-                         seed=seed) for name in optuna for seed in SEEDS]
-    return out
+    """The runs of `part`, strategy by strategy (so that a partial file holds whole strategies)."""
+    hours = {d: gpu_hour_budget(table, d) for d in DATASETS}
+    grid = {"tune": TUNE, "fidelity": FIDELITY, "workers": WORKERS}.get(part)
+    if part == "optuna":
+        return [dict(search="optuna", kw=OPTUNA[name], dataset=d, budget=210, gpu_hours=None, workers=1, seed=seed)
+                for name in optuna for d in DATASETS for seed in SEEDS]
+    seeds = TUNE_SEEDS if part == "tune" else SEEDS
+    ks = (1, 8) if part == "workers" else (1,)
+    return [dict(search=s, kw=kw, dataset=d, budget=None, gpu_hours=hours[d], workers=k, seed=seed)
+            for s, kw in grid for d in DATASETS for k in ks for seed in seeds]
 
 
 def key(setting: str, search: str, kw: str, dataset: str, workers: int, seed: int) -> tuple:
@@ -112,7 +107,7 @@ def summarise(part: str) -> pd.DataFrame | None:
     path = RESULTS / FILES[part]
     if not path.exists():
         return None
-    runs = pd.read_csv(path)
+    runs = pd.read_csv(path, dtype={"search_kwargs": str})
     runs["search_kwargs"] = runs["search_kwargs"].fillna("")
     out = []
     for (search, kw, dataset, workers), g in runs.groupby(["search", "search_kwargs", "dataset", "workers"], sort=False):
@@ -135,12 +130,66 @@ def summarise(part: str) -> pd.DataFrame | None:
     return frame
 
 
+def _fmt(v: float, digits: int = 1) -> str:
+    return "never (>budget)" if v == math.inf else f"{v:.{digits}f}"
+
+
+def report() -> str:
+    """The README's tables, from the summaries."""
+    lines = []
+    fid = summarise("fidelity")
+    if fid is not None:
+        lines += ["| dataset | GPU-h budget | search | optimum reached | median GPU-h to optimum | ratio to `local` | "
+                  "median evals to optimum (12-epoch ones included) | median 12-epoch evals |", "|---|---|---|---|---|---|---|---|"]
+        for dataset, g in fid.groupby("dataset", sort=False):
+            base = float(g.loc[g["search"] == "local", "median_gpu_hours_to_optimum"].iloc[0])
+            for _, r in g.iterrows():
+                ratio = r["median_gpu_hours_to_optimum"] / base if math.isfinite(base) else math.nan
+                lines.append(f"| {dataset} | {r['gpu_hours_budget']:.1f} | {r['search']} | {r['reached_optimum']:.0%} | "
+                             f"{_fmt(r['median_gpu_hours_to_optimum'])} | {_fmt(ratio, 2)} | "
+                             f"{_fmt(r['median_evals_to_optimum'], 1)} | {r['median_evals_12ep']:.0f} |")
+        lines.append("")
+    wrk = summarise("workers")
+    if wrk is not None:
+        lines += ["| search | dataset | reached K=1 / K=8 | median wall-clock h to optimum K=1 | K=8 | ratio | "
+                  "median GPU-h to optimum K=1 / K=8 |", "|---|---|---|---|---|---|---|"]
+        for (search, kw, dataset), g in wrk.groupby(["search", "search_kwargs", "dataset"], sort=False):
+            one, eight = g[g["workers"] == 1], g[g["workers"] == 8]
+            if one.empty or eight.empty or one["seeds"].iloc[0] < 20 or eight["seeds"].iloc[0] < 20:
+                continue
+            a, b = float(one["median_clock_hours_to_optimum"].iloc[0]), float(eight["median_clock_hours_to_optimum"].iloc[0])
+            ratio = _fmt(b / a, 2) if math.isfinite(a) and math.isfinite(b) else "-"
+            name = f"{search} {kw}".strip()
+            lines.append(f"| {name} | {dataset} | {one['reached_optimum'].iloc[0]:.0%} / {eight['reached_optimum'].iloc[0]:.0%} | "
+                         f"{_fmt(a)} | {_fmt(b)} | {ratio} | {_fmt(float(one['median_gpu_hours_to_optimum'].iloc[0]))} / "
+                         f"{_fmt(float(eight['median_gpu_hours_to_optimum'].iloc[0]))} |")
+        lines.append("")
+    opt = summarise("optuna")
+    if opt is not None:
+        lines += ["| sampler settings | dataset | seeds | optimum reached | median evals to optimum | mean evals to optimum "
+                  "(censored at 211) | median GPU-h to optimum | best test % (mean) | search ms/eval (median) |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        runs = pd.read_csv(RESULTS / FILES["optuna"], dtype={"search_kwargs": str})
+        runs["search_kwargs"] = runs["search_kwargs"].fillna("")
+        for _, r in opt.iterrows():
+            g = runs[(runs["search_kwargs"] == r["search_kwargs"]) & (runs["dataset"] == r["dataset"])]
+            mean = float(g["evals_to_optimum"].fillna(211).mean())
+            lines.append(f"| {r['search_kwargs']} | {r['dataset']} | {r['seeds']} | {r['reached_optimum']:.0%} | "
+                         f"{_fmt(r['median_evals_to_optimum'])} | {mean:.1f} | {_fmt(r['median_gpu_hours_to_optimum'])} | "
+                         f"{r['best_test_mean']:.2f} | {1000 * r['search_seconds_per_eval_median']:.1f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--part", default="fidelity,workers", help="comma list of: tune, fidelity, workers, optuna")
     parser.add_argument("--searches", default="tpe-mv,random,qmc", help=f"optuna samplers for --part optuna: {','.join(OPTUNA)}")
     parser.add_argument("--summary-only", action="store_true")
+    parser.add_argument("--report", action="store_true", help="print the README tables from the CSVs and exit")
     args = parser.parse_args(argv)
+    if args.report:
+        print(report())
+        return 0
     parts = args.part.split(",")
     optuna = args.searches.split(",")
     for p in parts:
