@@ -144,9 +144,10 @@ def report() -> str:
         for dataset, g in fid.groupby("dataset", sort=False):
             base = float(g.loc[g["search"] == "local", "median_gpu_hours_to_optimum"].iloc[0])
             for _, r in g.iterrows():
-                ratio = r["median_gpu_hours_to_optimum"] / base if math.isfinite(base) else math.nan
+                ratio = r["median_gpu_hours_to_optimum"] / base
+                ratio = _fmt(ratio, 2) if math.isfinite(ratio) else "-"
                 lines.append(f"| {dataset} | {r['gpu_hours_budget']:.1f} | {r['search']} | {r['reached_optimum']:.0%} | "
-                             f"{_fmt(r['median_gpu_hours_to_optimum'])} | {_fmt(ratio, 2)} | "
+                             f"{_fmt(r['median_gpu_hours_to_optimum'])} | {ratio} | "
                              f"{_fmt(r['median_evals_to_optimum'], 1)} | {r['median_evals_12ep']:.0f} |")
         lines.append("")
     wrk = summarise("workers")
