@@ -32,7 +32,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from nasbench_rank import bench
@@ -113,7 +112,8 @@ def summarise(part: str) -> pd.DataFrame | None:
     for (search, kw, dataset, workers), g in runs.groupby(["search", "search_kwargs", "dataset", "workers"], sort=False):
         nums = lambda c: [float(v) for v in g[c]]  # noqa: E731 (NaN: never reached)
         out.append({
-            "setting": part, "search": search, "search_kwargs": kw, "dataset": dataset, "workers": int(workers),
+            "setting": part, "space": g["space"].iloc[0], "predictor": g["predictor"].iloc[0], "mode": g["mode"].iloc[0],
+            "search": search, "search_kwargs": kw, "dataset": dataset, "workers": int(workers),
             "metric": g["metric"].iloc[0], "budget": g["budget"].iloc[0], "gpu_hours_budget": g["gpu_hours_budget"].iloc[0],
             "cost_model": g["cost_model"].iloc[0], "seeds": len(g), "seed_min": int(g["seed"].min()),
             "seed_max": int(g["seed"].max()), "reached_optimum": float(g["reached_optimum"].mean()),
@@ -121,7 +121,8 @@ def summarise(part: str) -> pd.DataFrame | None:
             "median_gpu_hours_to_optimum": censored_median(nums("gpu_hours_to_optimum")),
             "median_clock_hours_to_optimum": censored_median(nums("clock_hours_to_optimum")),
             "median_evals": float(g["evals"].median()), "median_evals_12ep": float(g["evals_12ep"].median()),
-            "best_test_mean": float(g["best_test"].mean()), "best_test_std": float(g["best_test"].std(ddof=1)),
+            "best_test_mean": float(g["best_test"].mean()),
+            "best_test_sd_over_seeds": float(g["best_test"].std(ddof=1)),
             "search_seconds_per_eval_median": float(g["search_seconds_per_eval"].median()),
             "table_sha256": g["table_sha256"].iloc[0] if "table_sha256" in g else "",
         })
