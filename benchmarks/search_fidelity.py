@@ -15,6 +15,7 @@ censored at the end of the budget, after any run's event, this is the Kaplan-Mei
 
     nice -n 10 python benchmarks/search_fidelity.py --part tune
     nice -n 10 python benchmarks/search_fidelity.py --part fidelity,workers
+    nice -n 10 python benchmarks/search_fidelity.py --part fidelity-xgb     # `local` with online xgb, same budget
     nice -n 10 python benchmarks/search_fidelity.py --part optuna --searches tpe-mv,random,qmc,tpe
     python benchmarks/search_fidelity.py --report          # the README tables
 
@@ -43,15 +44,19 @@ DATASETS = ("cifar10", "cifar100", "imagenet16")
 SEEDS = range(20)
 TUNE_SEEDS = range(100, 110)
 FULL_EVALS = 210  # the GPU-hour budget is that of this many 200-epoch evaluations of the average cell
-FILES = {"tune": "search_fidelity_tuning.csv", "fidelity": "search_fidelity.csv", "workers": "search_workers_sim.csv",
+FILES = {"tune": "search_fidelity_tuning.csv", "fidelity": "search_fidelity.csv", "fidelity-xgb": "search_fidelity.csv",
+         "workers": "search_workers_sim.csv",
          "optuna": "search_optuna.csv"}
 
-# (search, settings) per part; every run here is without a predictor.
+# (search, settings) per part; runs without a predictor, except FIDELITY_XGB.
 TUNE = [
     ("halving-local", {"eta": 3}), ("halving-local", {"eta": 6}), ("halving-local", {"eta": 12}),
     ("halving-local", {"eta": 3, "n": 48}), ("halving", {"eta": 3}), ("halving", {"n": 96, "eta": 8}),
 ]
 FIDELITY = [("local", {}), ("halving-local", {}), ("halving", {})]
+# The best single-fidelity strategy with a predictor: online xgb orders local search's neighbours,
+# refit every 5 new 200-epoch results (n_estimators=200, as in search_bench.py).
+FIDELITY_XGB = {"predictor": "xgb", "mode": "online", "predictor_kwargs": {"n_estimators": 200}, "refit_every": 5}
 WORKERS = [("random", {}), ("local", {}), ("evolution", {}), ("halving-local", {}), ("halving", {}),
            ("optuna", {"sampler": "tpe", "multivariate": True})]
 OPTUNA = {"tpe": {"sampler": "tpe"}, "tpe-mv": {"sampler": "tpe", "multivariate": True},
@@ -70,6 +75,9 @@ def jobs(part: str, optuna: list[str], table: bench.Table) -> list[dict]:
     """The runs of `part`, strategy by strategy (so that a partial file holds whole strategies)."""
     hours = {d: gpu_hour_budget(table, d) for d in DATASETS}
     grid = {"tune": TUNE, "fidelity": FIDELITY, "workers": WORKERS}.get(part)
+    if part == "fidelity-xgb":
+        return [dict(search="local", kw={}, dataset=d, budget=None, gpu_hours=hours[d], workers=1, seed=seed,
+                     run=FIDELITY_XGB) for d in DATASETS for seed in SEEDS]
     if part == "optuna":
         return [dict(search="optuna", kw=OPTUNA[name], dataset=d, budget=210, gpu_hours=None, workers=1, seed=seed)
                 for name in optuna for d in DATASETS for seed in SEEDS]
@@ -79,21 +87,25 @@ def jobs(part: str, optuna: list[str], table: bench.Table) -> list[dict]:
             for s, kw in grid for d in DATASETS for k in ks for seed in seeds]
 
 
-def key(setting: str, search: str, kw: str, dataset: str, workers: int, seed: int) -> tuple:
-    return (setting, search, kw, dataset, int(workers), int(seed))
+def key(setting: str, predictor: str, search: str, kw: str, dataset: str, workers: int, seed: int) -> tuple:
+    return (setting, predictor, search, kw, dataset, int(workers), int(seed))
 
 
 def run_part(part: str, optuna: list[str], table: bench.Table) -> Path:
     path = RESULTS / FILES[part]
     rows = pd.read_csv(path, keep_default_na=False).to_dict("records") if path.exists() else []
-    done = {key(r["setting"], r["search"], str(r["search_kwargs"]), r["dataset"], r["workers"], r["seed"]) for r in rows}
+    done = {key(r["setting"], r["predictor"], r["search"], str(r["search_kwargs"]), r["dataset"], r["workers"], r["seed"])
+            for r in rows}
     todo = [j for j in jobs(part, optuna, table)
-            if key(part, j["search"], kwargs_text(j["kw"]), j["dataset"], j["workers"], j["seed"]) not in done]
+            if key(part, j.get("run", {}).get("predictor", "none"), j["search"], kwargs_text(j["kw"]), j["dataset"],
+                   j["workers"], j["seed"]) not in done]
     print(f"{part}: {len(todo)} runs to do, {len(rows)} done", flush=True)
     for i, j in enumerate(todo):
         start = time.perf_counter()
-        run, _ = run_search(None, j["search"], dataset=j["dataset"], budget=j["budget"], gpu_hours=j["gpu_hours"],
-                            workers=j["workers"], seed=j["seed"], search_kwargs=j["kw"], table=table)
+        extra = dict(j.get("run", {}))
+        predictor = extra.pop("predictor", None)
+        run, _ = run_search(predictor, j["search"], dataset=j["dataset"], budget=j["budget"], gpu_hours=j["gpu_hours"],
+                            workers=j["workers"], seed=j["seed"], search_kwargs=j["kw"], table=table, **extra)
         rows.append({"setting": part, **run})
         write_csv(path, rows, list(rows[0].keys()))
         print(f"[{i + 1}/{len(todo)}] {j['search']} {kwargs_text(j['kw'])} {j['dataset']} K={j['workers']} "
@@ -109,10 +121,11 @@ def summarise(part: str) -> pd.DataFrame | None:
     runs = pd.read_csv(path, dtype={"search_kwargs": str})
     runs["search_kwargs"] = runs["search_kwargs"].fillna("")
     out = []
-    for (search, kw, dataset, workers), g in runs.groupby(["search", "search_kwargs", "dataset", "workers"], sort=False):
+    for (_, search, kw, dataset, workers), g in runs.groupby(["predictor", "search", "search_kwargs", "dataset", "workers"],
+                                                             sort=False):
         nums = lambda c: [float(v) for v in g[c]]  # noqa: E731 (NaN: never reached)
         out.append({
-            "setting": part, "space": g["space"].iloc[0], "predictor": g["predictor"].iloc[0], "mode": g["mode"].iloc[0],
+            "setting": g["setting"].iloc[0], "space": g["space"].iloc[0], "predictor": g["predictor"].iloc[0], "mode": g["mode"].iloc[0],
             "search": search, "search_kwargs": kw, "dataset": dataset, "workers": int(workers),
             "metric": g["metric"].iloc[0], "budget": g["budget"].iloc[0], "gpu_hours_budget": g["gpu_hours_budget"].iloc[0],
             "cost_model": g["cost_model"].iloc[0], "seeds": len(g), "seed_min": int(g["seed"].min()),
@@ -143,11 +156,12 @@ def report() -> str:
         lines += ["| dataset | GPU-h budget | search | optimum reached | median GPU-h to optimum | ratio to `local` | "
                   "median evals to optimum (12-epoch ones included) | median 12-epoch evals |", "|---|---|---|---|---|---|---|---|"]
         for dataset, g in fid.groupby("dataset", sort=False):
-            base = float(g.loc[g["search"] == "local", "median_gpu_hours_to_optimum"].iloc[0])
+            base = float(g.loc[(g["search"] == "local") & (g["predictor"] == "none"), "median_gpu_hours_to_optimum"].iloc[0])
             for _, r in g.iterrows():
                 ratio = r["median_gpu_hours_to_optimum"] / base
                 ratio = _fmt(ratio, 2) if math.isfinite(ratio) else "-"
-                lines.append(f"| {dataset} | {r['gpu_hours_budget']:.1f} | {r['search']} | {r['reached_optimum']:.0%} | "
+                name = r["search"] if r["predictor"] == "none" else f"{r['search']} ({r['mode']} {r['predictor']})"
+                lines.append(f"| {dataset} | {r['gpu_hours_budget']:.1f} | {name} | {r['reached_optimum']:.0%} | "
                              f"{_fmt(r['median_gpu_hours_to_optimum'])} | {ratio} | "
                              f"{_fmt(r['median_evals_to_optimum'], 1)} | {r['median_evals_12ep']:.0f} |")
         lines.append("")
@@ -184,7 +198,7 @@ def report() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", default="fidelity,workers", help="comma list of: tune, fidelity, workers, optuna")
+    parser.add_argument("--part", default="fidelity,workers", help="comma list of: tune, fidelity, fidelity-xgb, workers, optuna")
     parser.add_argument("--searches", default="tpe-mv,random,qmc", help=f"optuna samplers for --part optuna: {','.join(OPTUNA)}")
     parser.add_argument("--summary-only", action="store_true")
     parser.add_argument("--report", action="store_true", help="print the README tables from the CSVs and exit")
