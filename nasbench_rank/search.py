@@ -8,21 +8,16 @@ rows from different settings can share a table without losing their meaning. The
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import math
-import os
-import pickle
 import time
-from collections import OrderedDict
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from . import __version__, bench, space
 from .errors import UserError
+from .fit_cache import cached_fit
 from .loop.oracle import Oracle, check_budget
 from .loop.protocol import COST_MODEL, FULL
 from .loop.runner import run_loop
@@ -61,46 +56,6 @@ SPACE = "nb201"
 
 def _kwargs_text(kwargs: dict[str, Any]) -> str:
     return ";".join(f"{k}={kwargs[k]}" for k in sorted(kwargs))
-
-
-#: Pretrained predictors by (predictor, settings, source, metric, n_train, seed): the article's grid
-#: searches three datasets with one frozen CIFAR-10 predictor per seed, and a fit is deterministic,
-#: so refitting it for every search would only cost time. Kept in this process, and on disk under
-#: $NASBENCH_RANK_PRETRAINED_CACHE when set (the harness points it into the grid's output folder so
-#: that its worker processes share fits; a file lock makes the second worker wait for the first).
-_PRETRAINED: OrderedDict[tuple, tuple[Any, float]] = OrderedDict()
-_PRETRAINED_MAX = 8
-CACHE_ENV = "NASBENCH_RANK_PRETRAINED_CACHE"
-
-
-def _remember(key: tuple, frozen: tuple[Any, float]) -> None:
-    _PRETRAINED[key] = frozen
-    _PRETRAINED.move_to_end(key)
-    while len(_PRETRAINED) > _PRETRAINED_MAX:
-        _PRETRAINED.popitem(last=False)
-
-
-def _pretrained(key: tuple, fit: Callable[[], tuple[Any, float]]) -> tuple[Any, float]:
-    """The (model, fit seconds) for `key`: from this process, the shared disk cache, or `fit()`."""
-    if key in _PRETRAINED:
-        return _PRETRAINED[key]
-    folder = os.environ.get(CACHE_ENV)
-    if not folder:
-        frozen = fit()
-    else:
-        path = Path(folder) / (hashlib.sha256(repr(key + (__version__,)).encode()).hexdigest()[:24] + ".pkl")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path.with_suffix(".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if path.exists():
-                frozen = pickle.loads(path.read_bytes())
-            else:
-                frozen = fit()
-                tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_bytes(pickle.dumps(frozen))
-                os.replace(tmp, path)
-    _remember(key, frozen)
-    return frozen
 
 
 def pretraining_set(table: bench.Table, source: str, metric: str, n_train: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -202,7 +157,7 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
             return model, time.perf_counter() - start
 
         key = (predictor, json.dumps(predictor_kwargs, sort_keys=True, default=str), source, metric, n_train, seed)
-        frozen = _pretrained(key, fit)
+        frozen = cached_fit(key, fit, table.sha256)  # shared by the grid's workers; never unpickled
     surrogate = Surrogate(make, mode, pre_cells, pre_y, same_dataset=source == dataset, frozen=frozen,
                           refit_every=refit_every, warm_every=warm_every, name=predictor or "none")
     pretrain_fit = surrogate.fit_seconds

@@ -381,29 +381,29 @@ def test_parse_value_types():
 
 
 def test_one_pretraining_serves_searches_on_every_target_with_identical_results(table, monkeypatch):
-    from nasbench_rank import search as search_module
+    from nasbench_rank import fit_cache
 
-    monkeypatch.setattr(search_module, "_PRETRAINED", search_module.OrderedDict())
+    monkeypatch.setattr(fit_cache, "_MEMORY", fit_cache.OrderedDict())
     args = dict(mode="pretrained", budget=20, metric="test", seed=3, n_train=100, predictor_kwargs=XGB, table=table)
     first, _ = run_search("xgb", "topk", dataset="cifar100", **args)
     reused, trace = run_search("xgb", "topk", dataset="imagenet16", **args)
-    assert len(search_module._PRETRAINED) == 1
+    assert len(fit_cache._MEMORY) == 1
     assert reused["fit_seconds_total"] == first["fit_seconds_total"]  # the one fit's cost, reported by both
-    search_module._PRETRAINED.clear()
+    fit_cache.clear_memory()
     fresh, fresh_trace = run_search("xgb", "topk", dataset="imagenet16", **args)
     assert [r["index"] for r in trace] == [r["index"] for r in fresh_trace]
     assert reused["best_test"] == fresh["best_test"]
 
 
 def test_pretrained_fits_are_shared_through_the_disk_cache(table, monkeypatch, tmp_path):
-    from nasbench_rank import search as search_module
+    from nasbench_rank import fit_cache
 
-    monkeypatch.setattr(search_module, "_PRETRAINED", search_module.OrderedDict())
-    monkeypatch.setenv(search_module.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(fit_cache, "_MEMORY", fit_cache.OrderedDict())
+    monkeypatch.setenv(fit_cache.CACHE_ENV, str(tmp_path))
     args = dict(mode="pretrained", budget=15, metric="test", seed=4, n_train=60, predictor_kwargs=XGB, table=table)
     first, first_trace = run_search("xgb", "topk", dataset="cifar10", **args)
-    assert len(list(tmp_path.glob("*.pkl"))) == 1
-    search_module._PRETRAINED.clear()  # as a fresh worker process: only the disk copy is left
+    assert len(list(tmp_path.glob("*.npz"))) == 1 and not list(tmp_path.glob("*.pkl"))
+    fit_cache.clear_memory()  # as a fresh worker process: only the disk copy is left
     again, again_trace = run_search("xgb", "topk", dataset="cifar10", **args)
     assert again["fit_seconds_total"] == first["fit_seconds_total"]
     assert [r["index"] for r in again_trace] == [r["index"] for r in first_trace]
