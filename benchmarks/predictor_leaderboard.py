@@ -152,12 +152,38 @@ def show(summary: pd.DataFrame, score: str = "kendall") -> None:
     print(view.to_string(index=False))
 
 
+def markdown(summary: pd.DataFrame, score: str = "kendall") -> str:
+    """A Markdown table: one row per predictor, one column per n_train; each cell is the median
+    [bootstrap 95% interval] (seeds), ordered by the median at the largest n_train."""
+    sizes = sorted(summary["n_train"].unique())
+    last = summary[summary["n_train"] == sizes[-1]].sort_values(f"{score}_median", ascending=False)
+    order = list(dict.fromkeys([*last["predictor"], *summary["predictor"]]))
+    lines = ["| predictor | " + " | ".join(f"n_train {n}" for n in sizes) + " |",
+             "|---|" + "---|" * len(sizes)]
+    for predictor in order:
+        cells = []
+        for n in sizes:
+            row = summary[(summary["predictor"] == predictor) & (summary["n_train"] == n)]
+            if not len(row):
+                cells.append("")
+                continue
+            r = row.iloc[0]
+            interval = "" if np.isnan(r[f"{score}_median_low95"]) else \
+                f" [{r[f'{score}_median_low95']:.3f}, {r[f'{score}_median_high95']:.3f}]"
+            cells.append(f"{r[f'{score}_median']:.3f}{interval} ({int(r['seeds'])})")
+        lines.append(f"| {predictor} | " + " | ".join(cells) + " |")
+    if "pinat_published" in summary:
+        lines.append("| PINAT (published) | " + " | ".join(f"{PINAT_PUBLISHED.get(n, '')}" for n in sizes) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", default="functional,pinat", help=f"comma-separated subset of {', '.join(PARTS)}, leakage")
     parser.add_argument("--predictors", default=None, help="comma-separated predictors instead of each part's list")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per setting (default 10: seeds 0-9)")
     parser.add_argument("--summary-only", action="store_true", help="rebuild the summaries from the rows only")
+    parser.add_argument("--markdown", action="store_true", help="also print each summary as a Markdown table")
     parser.add_argument("--include", action="append", default=[], type=Path,
                         help="another row CSV of the same protocol to join the functional summary (e.g. ACT rows)")
     args = parser.parse_args(argv)
@@ -192,6 +218,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"== {name}: {path.name}, Kendall tau on CIFAR-10 (median over seeds, bootstrap 95% interval of the "
               f"median; ± is the std over seeds; p: Wilcoxon signed-rank vs {BASELINE} over shared seeds)")
         show(summary)
+        if args.markdown:
+            print(markdown(summary))
 
 
 if __name__ == "__main__":
