@@ -25,6 +25,7 @@ from .loop.surrogate import Surrogate, check_mode
 from .loop.view import SearchView
 from .plugins import get_plugins
 from .provenance import PROVENANCE_COLUMNS, provenance
+from .seeding import apply_seed
 
 #: Test accuracy (%) that counts as "good enough" on each dataset. CIFAR-10's 94.0 is the article's;
 #: the others sit a similar distance below their optimum (73.51, 47.31): about the top 0.1% of cells.
@@ -69,14 +70,9 @@ def pretraining_set(table: bench.Table, source: str, metric: str, n_train: int, 
 
 
 def seeded(model: Any, seed: int, explicit: dict) -> Any:
-    """The seeding rule: a predictor whose `get_params()` has `seed` or `random_state` gets the run's
-    seed through `set_params`, unless the user set that key (`--set seed=...`) explicitly."""
-    get = getattr(model, "get_params", None)
-    if callable(get):
-        params = get()
-        for key in ("seed", "random_state"):
-            if key in params and key not in explicit:
-                model.set_params(**{key: seed})
+    """`model` given the run's seed by the one seeding rule of every command (`seeding.apply_seed`);
+    a seed setting the user gave (`--set seed=...`) is kept."""
+    apply_seed(model, seed, explicit)
     return model
 
 
