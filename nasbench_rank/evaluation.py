@@ -36,12 +36,13 @@ TOP_FRACTION = 0.05
 #: Columns that identify a row: two rows with equal keys measure the same thing. `score_metric` is
 #: the metric scored on (the training metric unless a protocol says otherwise, as PINAT's does).
 ROW_KEY: tuple[str, ...] = ("predictor", "loss", "predictor_kwargs", "pool", "metric", "score_metric", "source",
-                            "target", "n_train", "n_test", "seed")
+                            "target", "n_train", "n_test", "seed", "table_sha256")
 SCORES: tuple[str, ...] = ("spearman", "kendall", "r2", "mae", "precision_top5pct", "fit_seconds")
 #: GPU-hours a row's predictor cost: the 200-epoch training of its labelled cells (zero for proxies,
 #: which need no labels), and what it spent reading benchmark results when predicting (acc12).
 COSTS: tuple[str, ...] = ("label_gpu_hours", "query_gpu_hours")
-COLUMNS: tuple[str, ...] = ("protocol",) + ROW_KEY + SCORES + COSTS + ("transfer", "version") + PROVENANCE_COLUMNS
+COLUMNS: tuple[str, ...] = ("protocol",) + ROW_KEY + SCORES + COSTS + ("transfer", "version") + tuple(
+    c for c in PROVENANCE_COLUMNS if c not in ROW_KEY)
 #: n_test value that scores every cell of the pool, training cells included (PINAT's protocol).
 ALL = "all"
 
@@ -150,6 +151,7 @@ class Protocol:
     score_metric: str = ""  # "" means the same as metric
     test_all: bool = False  # score every pool cell, training cells included
     protocol: str = ""  # the named protocol these settings are, "" when none
+    table_sha256: str = ""  # the table the rows are computed from: part of every row's identity
 
     def keys(self) -> list[tuple[str, ...]]:
         return [row_key({**self.__dict__, "target": t}) for t in self.targets]
@@ -211,7 +213,8 @@ def resolve_protocol(predictor: str, *, loss: str | None = None, source: str = "
         raise UserError("name at least one target dataset")
     n_train = _int_setting("n_train", n_train, 2)
     seed = _int_setting("seed", seed, 0)
-    size = len(pool_indices(table if table is not None else bench.load(), pool))
+    table = table if table is not None else bench.load()
+    size = len(pool_indices(table, pool))
     test_all = n_test == ALL
     if n_train >= size:
         raise UserError(f"n_train = {n_train} exceeds the {size - 1} cells of pool {pool!r} that leave a cell to test")
@@ -225,7 +228,7 @@ def resolve_protocol(predictor: str, *, loss: str | None = None, source: str = "
     if not test_all and n_train + n_test > size:
         raise UserError(f"n_train + n_test = {n_train + n_test} exceeds the {size} cells of pool {pool!r}")
     return Protocol(predictor, resolved_loss or "", kwargs_json, pool, metric, source, resolved_targets,
-                    n_train, n_test, seed, score_metric, test_all, protocol)
+                    n_train, n_test, seed, score_metric, test_all, protocol, table.sha256)
 
 
 def evaluate_predictor(predictor: str, *, loss: str | None = None, source: str = "cifar10",
@@ -365,7 +368,8 @@ def read_rows(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def existing_keys(frame: pd.DataFrame) -> set[tuple[str, ...]]:
-    missing = [c for c in ROW_KEY if c not in frame.columns and c != "score_metric"]  # optional: rows before it
+    # optional: rows written before these columns existed (a row without a checksum is from an unknown table)
+    missing = [c for c in ROW_KEY if c not in frame.columns and c not in ("score_metric", "table_sha256")]
     if missing:
         raise UserError(f"results file lacks the columns {', '.join(missing)}")
     return {row_key(r) for r in frame[[c for c in ROW_KEY if c in frame.columns]].to_dict("records")}

@@ -34,7 +34,7 @@ from .grid.executors import (EXECUTORS, Results, Runner, execute_cell, limit_thr
 from .grid.store import (PREDICTIONS_CSV, cell_path, dump_json, finished_ids, load_records, pack_rows,
                          read_cell, record_problems, unpack_rows)
 from .grid import store as _store
-from .provenance import code_versions, provenance
+from .provenance import code_versions, provenance, unverified_note
 from .spec import Cell, Spec
 
 
@@ -239,8 +239,7 @@ def run_grid(spec: Spec, out_dir: str | Path, *, workers: int | None = None, exe
         report = GridReport(total=len(spec.cells), skipped=len(spec.cells) - len(todo), manifest=manifest_path,
                             notes=_notes(found, stale_runs, stale_cells, table))
         if not table.verified:
-            report.notes.append(f"table {table.path} is not the published one (sha256 {table.sha256[:12]}...); "
-                                "every record names its checksum")
+            report.notes.append(unverified_note(table).removeprefix("note: "))
         for note in report.notes:
             print(f"note: {note}", file=stream)
         bar = tqdm(total=report.total, initial=report.skipped, unit="cell", file=stream, disable=not progress,

@@ -73,3 +73,11 @@ def provenance(table=None) -> dict[str, object]:
     }
     out.update(code_versions())
     return {c: out[c] for c in PROVENANCE_COLUMNS}
+
+
+def unverified_note(table) -> str | None:
+    """The one line a command prints on stderr when its table is not the published one (None when it is)."""
+    if table is None or getattr(table, "verified", True):
+        return None
+    return (f"note: table {table.path} is not the published one (sha256 {table.sha256[:12]}...); "
+            "every row and record names its checksum")

@@ -85,3 +85,20 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
     assert exc.value.code == 2
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
     assert not (tmp_path / "e.csv").exists()
+
+
+def test_another_table_is_never_taken_for_finished_work_and_is_said_once(tmp_path, table):
+    """Rows carry the table's checksum and the resume key includes it: seeds written from the published
+    table are not skipped when `--data` names another table, and both tables' rows stay."""
+    other = tmp_path / "other.csv"
+    frame = table.df.copy()
+    frame.loc[0, "cifar10_valid"] = frame.loc[0, "cifar10_valid"] - 0.01  # still a valid table, another checksum
+    frame.to_csv(other, index=False)
+    out = tmp_path / "eval.csv"
+    run("--seeds", "1", "--output", str(out), "--target", "cifar10")
+    again = run("--seeds", "1", "--output", str(out), "--target", "cifar10", "--data", str(other))
+    assert "skipping" not in again.stderr and "[1/1] seed 0" in again.stderr
+    assert again.stderr.count("not the published one") == 1
+    rows = read_rows(out)
+    assert len(rows) == 2 and rows["table_sha256"].nunique() == 2
+    assert set(rows["table_verified"].astype(str)) == {"True", "False"}

@@ -540,3 +540,19 @@ def test_skip_twins_never_pays_twice_for_one_function(table):
     plain = _strategy_run(table, "local", Surrogate(None), budget=60, seed=4)
     plain_keys = [space.functional_key(e.cell) for e in plain.ledger]
     assert len(set(plain_keys)) < len(plain_keys)  # without it, twins are paid for
+
+
+def test_run_on_another_table_says_so_once_and_keeps_both_tables_rows(tmp_path, table):
+    other = tmp_path / "other.csv"
+    frame = table.df.copy()
+    frame.loc[0, "cifar10_valid"] = frame.loc[0, "cifar10_valid"] - 0.01
+    frame.to_csv(other, index=False)
+    out = tmp_path / "run"
+    args = ["run", "--search", "random", "--budget", "5", "--out-dir", str(out)]
+    assert _invoke(args).exit_code == 0
+    result = _invoke(args + ["--data", str(other)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("not the published one") == 1
+    with open(out / "runs.csv") as fh:
+        runs = list(csv.DictReader(fh))
+    assert len(runs) == 2 and {r["table_verified"] for r in runs} == {"True", "False"}

@@ -9,6 +9,7 @@ import click
 
 from .. import bench
 from ..errors import UserError
+from ..provenance import unverified_note
 from ..evaluation import (PROTOCOLS, check_encodable, check_output, evaluate_predictor, existing_keys, protocol_settings, read_rows,
                           resolve_protocol, row_key, summarize, write_rows)
 
@@ -94,6 +95,9 @@ def eval_(predictor: str, loss: str | None, source: str, targets: str, protocol_
         check_encodable(save_dir, "--save-predictor")
     chosen, named = protocol_choice(protocol_name, pool, metric, score_metric, n_train, n_test)
     table = bench.load(data_path)
+    note = unverified_note(table)
+    if note:
+        click.echo(note, err=True)
     common = dict(loss=loss, source=source, targets=[t.strip() for t in targets.split(",") if t.strip()],
                   predictor_kwargs=parse_settings(settings), table=table, protocol=named, **chosen)
     protocols = [resolve_protocol(predictor, seed=s, **common) for s in range(seed_start, seed_start + seeds)]

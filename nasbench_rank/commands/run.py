@@ -15,6 +15,7 @@ from ..errors import UserError
 from ..loop.protocol import COST_MODEL
 from ..loop.surrogate import MODES
 from ..plugins import get_plugins
+from ..provenance import unverified_note
 from ..search import PROTOCOL_COLUMNS, RUN_COLUMNS, TRACE_COLUMNS, summarise
 
 
@@ -157,9 +158,12 @@ def run(predictor: str | None, search: str, dataset: str, source: str, mode: str
     bench.canonical_dataset(dataset)
     bench.canonical_dataset(source)
     table = bench.load(data_path)
+    note = unverified_note(table)
+    if note:
+        click.echo(note, err=True)
     out = Path(out_dir)
     runs: list[dict] = []
-    key = PROTOCOL_COLUMNS + ("seed",)
+    key = PROTOCOL_COLUMNS + ("seed", "table_sha256")  # rows from another table stay beside these
     for i, seed in enumerate(range(seed_start, seed_start + seeds), start=1):
         click.echo(f"[{i}/{seeds}] seed {seed}: {predictor or 'no predictor'} + {search} on {dataset} ...", err=True)
         with tqdm(total=budget, desc=f"seed {seed}", unit="eval", file=sys.stderr, leave=False, disable=None) as bar:
