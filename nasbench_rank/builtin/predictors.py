@@ -8,12 +8,13 @@ from ..plugins import lazy
 @hookimpl
 def register_predictors(register):
     act = "nasbench_rank.predictors.act:ACTPredictor"
-    register("act", lazy(act), "recursive reasoning transformer with adaptive computation time")
-    register("act-mse", lazy(act, loss="mse"), "ACT transformer trained with MSE")
-    register("act-rank", lazy(act, loss="rank"), "ACT transformer trained with the pairwise ranking loss")
-    register("act-mixed", lazy(act, loss="mixed"), "ACT transformer trained with 0.5 MSE + 0.5 ranking")
+    one = "1 recursion cycle, 1 ACT step"  # what the presets run: more recursion has not ranked better (README)
+    register("act", lazy(act), f"transformer of the recursive ACT design, run at {one}; mixed loss")
+    register("act-mse", lazy(act, loss="mse"), f"ACT transformer ({one}) trained with MSE")
+    register("act-rank", lazy(act, loss="rank"), f"ACT transformer ({one}) trained with the pairwise ranking loss")
+    register("act-mixed", lazy(act, loss="mixed"), f"ACT transformer ({one}) trained with 0.5 MSE + 0.5 ranking")
     register("act-best", lazy(act, n_models=3, epochs=120),
-             "ACT transformer, 3-seed ensemble trained twice as long: slightly better ranking, ~6x the fit time")
+             f"ACT transformer ({one}), 3-seed ensemble trained twice as long: slightly better ranking, ~6x the fit time")
     register("xgb", lazy("nasbench_rank.predictors.xgb:XGBPredictor"), "XGBoost regressor on one-hot + op counts")
     register("xgb-rank", lazy("nasbench_rank.predictors.xgb:XGBPredictor", objective="rank:pairwise"), "XGBoost pairwise ranking objective")
     mlp = "nasbench_rank.predictors.mlp:MLPPredictor"

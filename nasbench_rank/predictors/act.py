@@ -18,6 +18,7 @@ that computes the same function (`space.functional_key`), and `tta` averages pre
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
@@ -153,8 +154,8 @@ class ACTPredictor:
                  halt_weight: float = 0.1, summary_token: bool = True, graph_bias: bool = True,
                  effective: bool = True, augment: str = "functional", tta: int = 8, epochs: int = 60,
                  batch_size: int = 32, lr: float = 2e-3, weight_decay: float = 0.01, warmup: float = 0.05,
-                 grad_clip: float = 1.0, min_steps: int = 0, ema: float = 0.0, partial_epochs: int = 10, partial_lr: float | None = None,
-                 n_models: int = 1, seed: int = 0, threads: int = 1, device: str = "auto"):
+                 grad_clip: float = 1.0, min_steps: int = 0, ema: float = 0.0, partial_epochs: int = 10,
+                 partial_lr: float | None = None, n_models: int = 1, seed: int = 0, threads: int = 1, device: str = "auto"):
         self.loss = loss
         self.loss_kwargs = loss_kwargs
         self.hidden = hidden
@@ -257,18 +258,15 @@ class ACTPredictor:
         self.n_train_ = len(ordinals)
         return self
 
+    @contextmanager
     def _threads(self):
-        predictor = self
-
-        class _Threads:
-            def __enter__(self):
-                self.prev = torch.get_num_threads()
-                torch.set_num_threads(int(predictor.threads))
-
-            def __exit__(self, *exc):
-                torch.set_num_threads(self.prev)
-
-        return _Threads()
+        """torch's thread count set to `threads` for the duration (and restored)."""
+        prev = torch.get_num_threads()
+        torch.set_num_threads(int(self.threads))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(prev)
 
     def _train(self, model: RecursiveNet, ordinals: np.ndarray, y: np.ndarray, epochs: int, lr: float,
                seed: int) -> RecursiveNet:
