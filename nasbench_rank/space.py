@@ -191,3 +191,27 @@ def functional_copies(cells: Iterable[Sequence[int]]) -> list[np.ndarray]:
     (the cell itself included), in ordinal order."""
     cls, starts, order = functional_classes()
     return [order[starts[c]:starts[c + 1]] for c in cls[ordinals(cells)]]
+
+
+#: Relation of edge i to edge j in the cell's DAG, as `edge_relations` numbers them.
+REL_SELF, REL_FEEDS, REL_FED_BY, REL_SAME_SRC, REL_SAME_DST, REL_NONE = range(6)
+N_EDGE_RELATIONS = 6
+
+
+def edge_relations() -> np.ndarray:
+    """(6, 6) int64: the relation of edge i to edge j (itself, feeds it, is fed by it, same source,
+    same target, none of these), for attention biases over edge tokens."""
+    rel = np.full((N_EDGES, N_EDGES), REL_NONE, dtype=np.int64)
+    for i, (si, di) in enumerate(EDGES):
+        for j, (sj, dj) in enumerate(EDGES):
+            if i == j:
+                rel[i, j] = REL_SELF
+            elif di == sj:
+                rel[i, j] = REL_FEEDS
+            elif dj == si:
+                rel[i, j] = REL_FED_BY
+            elif si == sj:
+                rel[i, j] = REL_SAME_SRC
+            elif di == dj:
+                rel[i, j] = REL_SAME_DST
+    return rel

@@ -11,31 +11,20 @@ import torch
 
 from .. import space
 
-# Relations between two tokens, indexing the learned attention bias. Token 0 is the summary token
-# when there is one; edge tokens follow in `space.EDGES` order.
-_REL_SELF, _REL_FEEDS, _REL_FED_BY, _REL_SAME_SRC, _REL_SAME_DST, _REL_NONE = range(6)
+# Relations between two tokens, indexing the learned attention bias: the space's edge relations
+# (`space.edge_relations`, numbers 0-5) and three for the summary token, which comes first when there is one.
 _REL_SUM_TO_EDGE, _REL_EDGE_TO_SUM, _REL_SUM_SELF = 6, 7, 8
 N_RELATIONS = 9
+effective_ops = space.effective_ops
+functional_copies = space.functional_copies
 
 
 def edge_relations(summary_token: bool) -> torch.Tensor:
     """(T, T) long: the relation of query token i to key token j in the cell's DAG."""
-    n = space.N_EDGES
-    rel = torch.full((n, n), _REL_NONE, dtype=torch.long)
-    for i, (si, di) in enumerate(space.EDGES):
-        for j, (sj, dj) in enumerate(space.EDGES):
-            if i == j:
-                rel[i, j] = _REL_SELF
-            elif di == sj:
-                rel[i, j] = _REL_FEEDS
-            elif dj == si:
-                rel[i, j] = _REL_FED_BY
-            elif si == sj:
-                rel[i, j] = _REL_SAME_SRC
-            elif di == dj:
-                rel[i, j] = _REL_SAME_DST
+    rel = torch.as_tensor(space.edge_relations(), dtype=torch.long)
     if not summary_token:
         return rel
+    n = space.N_EDGES
     full = torch.empty((n + 1, n + 1), dtype=torch.long)
     full[0, 0] = _REL_SUM_SELF
     full[0, 1:] = _REL_SUM_TO_EDGE
@@ -44,31 +33,14 @@ def edge_relations(summary_token: bool) -> torch.Tensor:
     return full
 
 
-def effective_ops(cells: np.ndarray) -> np.ndarray:
-    """Cells with every dead edge set to `none` (op 0): an edge is live when its source is reachable
-    from the input and its target reaches the output through non-`none` edges."""
-    arr = np.asarray(cells)
-    on = arr != 0
-    reach = [np.ones(len(arr), dtype=bool)] + [np.zeros(len(arr), dtype=bool) for _ in range(3)]
-    for e, (s, d) in enumerate(space.EDGES):
-        reach[d] |= reach[s] & on[:, e]
-    to_out = [np.zeros(len(arr), dtype=bool) for _ in range(3)] + [np.ones(len(arr), dtype=bool)]
-    for e, (s, d) in reversed(list(enumerate(space.EDGES))):
-        to_out[s] |= to_out[d] & on[:, e]
-    live = np.stack([on[:, e] & reach[s] & to_out[d] for e, (s, d) in enumerate(space.EDGES)], axis=1)
-    return np.where(live, arr, 0)
-
-
 class SpaceIndex:
     """Whole-space lookups, by cell ordinal: its functional class, the class's members, the ordinal
     of its effective-op view, and the class's distinct effective forms."""
 
     def __init__(self):
         cells = space.all_cells()
-        keys = np.array([space.functional_key(c) for c in cells], dtype=object).astype(str)
-        _, self.group = np.unique(keys, return_inverse=True)
-        self.members = np.argsort(self.group, kind="stable")  # ordinals sorted by class
-        self.member_start = np.searchsorted(self.group[self.members], np.arange(self.group.max() + 2))
+        # class of each ordinal, start of each class in `members`, ordinals sorted by class
+        self.group, self.member_start, self.members = space.functional_classes()
         self.effective = space.ordinals(effective_ops(cells))
         forms = np.unique(np.stack([self.group, self.effective], axis=1), axis=0)  # sorted by class, form
         self.forms = forms[:, 1]
@@ -104,10 +76,3 @@ class SpaceIndex:
 @lru_cache(maxsize=1)
 def space_index() -> SpaceIndex:
     return SpaceIndex()
-
-
-def functional_copies(cells: np.ndarray) -> list[np.ndarray]:
-    """For each cell, the ordinals of every cell that computes the same function (itself included)."""
-    index = space_index()
-    g = index.group[space.ordinals(cells)]
-    return [index.members[index.member_start[k]:index.member_start[k + 1]] for k in g]

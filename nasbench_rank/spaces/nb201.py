@@ -18,27 +18,7 @@ import numpy as np
 from .. import bench, space
 from .base import Benchmark, Element, ExtraMissing, Fidelity, Metric, ParseError, Space, as_int_array
 
-#: Relation of edge token i to edge token j in the cell's DAG (for attention biases).
-REL_SELF, REL_FEEDS, REL_FED_BY, REL_SAME_SRC, REL_SAME_DST, REL_NONE = range(6)
 N_NODES = 4
-
-
-def _edge_relations() -> np.ndarray:
-    n = space.N_EDGES
-    rel = np.full((n, n), REL_NONE, dtype=np.int64)
-    for i, (si, di) in enumerate(space.EDGES):
-        for j, (sj, dj) in enumerate(space.EDGES):
-            if i == j:
-                rel[i, j] = REL_SELF
-            elif di == sj:
-                rel[i, j] = REL_FEEDS
-            elif dj == si:
-                rel[i, j] = REL_FED_BY
-            elif si == sj:
-                rel[i, j] = REL_SAME_SRC
-            elif di == dj:
-                rel[i, j] = REL_SAME_DST
-    return rel
 
 
 class NB201Space(Space):
@@ -87,7 +67,7 @@ class NB201Space(Space):
 
     @cached_property
     def _relations(self) -> np.ndarray:
-        return _edge_relations()
+        return space.edge_relations()  # edge i to edge j: self, feeds, fed by, same source, same target, none
 
     def relations(self, elements: Iterable[Sequence[int]]) -> np.ndarray:
         n = len(self.as_array(elements))
