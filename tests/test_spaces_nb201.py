@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from nasbench_rank import space, spaces
-from nasbench_rank.spaces.nb201 import REL_FEEDS, REL_SAME_DST, NB201Benchmark
+from nasbench_rank.space import REL_FEEDS, REL_SAME_DST
+from nasbench_rank.spaces.nb201 import NB201Benchmark
 
 
 @pytest.fixture(scope="module")
