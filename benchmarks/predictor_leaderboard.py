@@ -37,6 +37,7 @@ from nasbench_rank.evaluation import (evaluate_predictor, existing_keys, protoco
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 BASELINE = "xgb-struct"
+FUNCTIONAL_POOL_SIZE = 4930  # cells of pool functional (one per functional class)
 #: cheap first, so a run cut short still has every cheap predictor
 FUNCTIONAL = ("params", "acc12", "xgb", "xgb-struct", "xgb-rank", "rf", "gp", "bananas", "gin", "mlp-mse", "mlp-mixed",
               "xgb-ensemble")
@@ -209,7 +210,16 @@ def main(argv: list[str] | None = None) -> None:
         frame = read_rows(path)
         if name == "functional":
             for extra in args.include:
-                frame = pd.concat([frame, read_rows(extra)], ignore_index=True)
+                rows = read_rows(extra)
+                if "score_metric" not in rows.columns:  # rows from before it existed scored on their metric
+                    rows["score_metric"] = rows["metric"]
+                # rows written before the protocol column existed: the functional protocol's settings are
+                # pool functional, trained and scored on valid, all the rest scored
+                if "protocol" not in rows.columns:
+                    same = (rows["pool"] == "functional") & (rows["metric"] == "valid") & (
+                        rows["n_train"].astype(int) + rows["n_test"].astype(int) == FUNCTIONAL_POOL_SIZE)
+                    rows["protocol"] = same.map({True: "functional", False: ""})
+                frame = pd.concat([frame, rows], ignore_index=True)
         frame = frame[frame["protocol"] == part["protocol"]]
         if not len(frame):
             continue
