@@ -1,0 +1,86 @@
+"""Online ACT search with warm starts: the standard setting (online, no pretraining, metric valid, test
+reported, 210 evaluations), the predictor fitted once when 5 cells are known and then warm-started
+(`partial_fit`) every `--warm-every` new evaluations instead of refitted from scratch.
+
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/search_act_online.py --seeds 0-19
+    python benchmarks/search_act_online.py --summary-only
+
+Writes results/search_act_online.csv (one run row per predictor, search, dataset and seed, with the
+wall seconds of the whole run) and results/search_act_online_summary.csv. Resumable: a (setting,
+dataset, seed) already in the CSV is skipped. Settings were chosen on seeds 100-102 (`--seeds 100-102
+--output results/search_act_online_tuning.csv`), never on the reported seeds 0-19.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from nasbench_rank import atomic, bench
+from nasbench_rank.search import RUN_COLUMNS, run_search, summarise
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+DATASETS = ("cifar10", "cifar100", "imagenet16")
+
+
+def seed_range(text: str) -> list[int]:
+    first, _, last = text.partition("-")
+    return list(range(int(first), int(last or first) + 1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--predictor", default="act-rank")
+    parser.add_argument("--search", default="local")
+    parser.add_argument("--seeds", default="0-19")
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--warm-every", type=int, default=10)
+    parser.add_argument("--output", type=Path, default=RESULTS / "search_act_online.csv")
+    parser.add_argument("--summary-only", action="store_true")
+    args = parser.parse_args()
+
+    columns = RUN_COLUMNS + ("run_seconds",)
+    rows = pd.read_csv(args.output).to_dict("records") if args.output.exists() else []
+    if not args.summary_only:
+        table = bench.load()
+        done = {(r["predictor"], r["search"], r["dataset"], int(r["seed"]), int(r["warm_every"])) for r in rows}
+        for dataset in args.datasets.split(","):
+            for seed in seed_range(args.seeds):
+                if (args.predictor, args.search, dataset, seed, args.warm_every) in done:
+                    continue
+                start = time.perf_counter()
+                row, _ = run_search(args.predictor, args.search, dataset=dataset, mode="online", budget=210,
+                                    metric="valid", seed=seed, table=table, refit_every=10**6,
+                                    warm_every=args.warm_every)
+                row["run_seconds"] = time.perf_counter() - start
+                rows.append(row)
+                atomic.write_csv(args.output, rows, columns)
+                reached = "never" if math.isnan(row["evals_to_optimum"]) else f"{row['evals_to_optimum']:g}"
+                print(f"{args.predictor} {args.search} {dataset} seed {seed}: evals to optimum {reached}, "
+                      f"{row['run_seconds']:.1f} s ({row['fit_seconds_total']:.1f} s fitting, "
+                      f"{row['n_warm_starts']} warm starts)", flush=True)
+
+    frame = pd.DataFrame(rows)
+    summary = []
+    for (predictor, search, dataset, warm), group in frame.groupby(["predictor", "search", "dataset", "warm_every"]):
+        runs = group.to_dict("records")
+        line = {"predictor": predictor, "search": search, "dataset": dataset, "warm_every": warm,
+                "seeds": ",".join(str(s) for s in sorted(group["seed"])), **summarise(runs),
+                "run_seconds_median": float(group["run_seconds"].median()),
+                "run_seconds_max": float(group["run_seconds"].max())}
+        summary.append(line)
+        print(f"{predictor} {search} warm_every={warm} {dataset}: {line['seeds'].count(',') + 1} seeds, optimum "
+              f"reached {100 * line['reached_optimum']:.0f}%, median evals to optimum "
+              f"{line['median_evals_to_optimum']:g} (runs that never got there count as beyond the budget), "
+              f"run seconds median {line['run_seconds_median']:.1f} / max {line['run_seconds_max']:.1f}")
+    if summary:
+        out = args.output.with_name(args.output.stem + "_summary.csv")
+        atomic.write_csv(out, summary, list(summary[0]))
+
+
+if __name__ == "__main__":
+    main()
