@@ -164,7 +164,7 @@ class Table:
     df: pd.DataFrame
     path: Path
     sha256: str
-    cells: np.ndarray = field(repr=False)  # (15625, 6), row i is the cell of official index i
+    cells: np.ndarray = field(repr=False)  # (n_cells, 6), row i is the cell of official index i
     _index_of_ordinal: np.ndarray = field(repr=False)
 
     @property

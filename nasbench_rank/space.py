@@ -95,7 +95,7 @@ def from_ordinal(ordinal: int) -> Cell:
 
 
 def all_cells() -> np.ndarray:
-    """Every cell, as an (15625, 6) int array in ordinal order."""
+    """Every cell, as an (n_cells, 6) int array in ordinal order."""
     return (np.arange(N_CELLS)[:, None] // _PLACES[None, :]) % N_OPS
 
 

@@ -23,9 +23,10 @@ from typing import Any, Iterable
 
 from . import bench, space
 from .errors import UserError
+from .spaces.nb201 import N_FUNCTIONAL_CLASSES, N_UNIQUE_IDS
 
 KINDS: tuple[str, ...] = ("eval", "search")
-POOLS: dict[str, int] = {"full": space.N_CELLS, "unique": 6466, "functional": 4930}  # one cell per unique_id / per functional class
+POOLS: dict[str, int] = {"full": space.N_CELLS, "unique": N_UNIQUE_IDS, "functional": N_FUNCTIONAL_CLASSES}
 MODES: tuple[str, ...] = ("pretrained", "online", "pretrained+online")
 TOP_LEVEL_KEYS: tuple[str, ...] = ("name", "description", "defaults") + KINDS
 NO_PREDICTOR = "none"  # in a search block's predictors: search without a predictor

@@ -33,7 +33,7 @@ class SpaceView:
 
     @staticmethod
     def all_cells() -> np.ndarray:
-        """Every cell, a (15625, 6) int array in ordinal order (a fresh copy)."""
+        """Every cell, a (n_cells, 6) int array in ordinal order (a fresh copy)."""
         return space.all_cells()
 
     @staticmethod
@@ -135,7 +135,7 @@ class SearchView:
         return best
 
     def evaluated_mask(self, fidelity: int = FULL) -> np.ndarray:
-        """(15625,) bool over cell ordinals: True where the cell was paid for at `fidelity` (a copy)."""
+        """(n_cells,) bool over cell ordinals: True where the cell was paid for at `fidelity` (a copy)."""
         return self._masks[_fidelity(fidelity)].copy()
 
     def is_evaluated(self, cell: Sequence[int], fidelity: int = FULL) -> bool:

@@ -50,7 +50,7 @@ def capped(view: SearchView, cells) -> list:
 
 
 def free_mask(view: SearchView, exclude: Iterable[Sequence[int]] = (), blocked: np.ndarray | None = None) -> np.ndarray:
-    """(15625,) bool over ordinals: cells neither paid for at 200 epochs, nor pending, nor in `exclude`,
+    """(n_cells,) bool over ordinals: cells neither paid for at 200 epochs, nor pending, nor in `exclude`,
     nor `blocked` (a bool mask over ordinals)."""
     free = ~view.evaluated_mask(FULL)
     if blocked is not None:
@@ -91,7 +91,7 @@ def neighbours(cell, view: SearchView, exclude=()) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def functional_classes() -> np.ndarray:
-    """(15625,) int: the functional class of each cell (cells computing the same function share it)."""
+    """(n_cells,) int: the functional class of each cell (cells computing the same function share it)."""
     keys = [space.functional_key(c) for c in ALL_CELLS]
     ids = {k: i for i, k in enumerate(sorted(set(keys)))}
     out = np.array([ids[k] for k in keys], dtype=np.int64)
@@ -100,7 +100,7 @@ def functional_classes() -> np.ndarray:
 
 
 def twins_of_known(view: SearchView, extra: Iterable[Sequence[int]] = ()) -> np.ndarray:
-    """(15625,) bool: cells whose functional class already has a member paid for at 200 epochs,
+    """(n_cells,) bool: cells whose functional class already has a member paid for at 200 epochs,
     pending, or in `extra`."""
     classes = functional_classes()
     known = np.flatnonzero(view.evaluated_mask(FULL))

@@ -20,7 +20,7 @@ from .base import ALL_CELLS, as_cells, capped, check_int, check_pool, free_mask,
 
 @lru_cache(maxsize=1024)
 def _close(ordinal: int, radius: int) -> np.ndarray:
-    """(15625,) bool: the cells within `radius` edges of the cell with this ordinal (read-only)."""
+    """(n_cells,) bool: the cells within `radius` edges of the cell with this ordinal (read-only)."""
     mask = (ALL_CELLS != ALL_CELLS[ordinal]).sum(axis=1) <= radius
     mask.flags.writeable = False
     return mask

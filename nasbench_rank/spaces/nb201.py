@@ -19,6 +19,9 @@ from .. import bench, space
 from .base import Benchmark, Element, ExtraMissing, Fidelity, Metric, ParseError, Space, as_int_array
 
 N_NODES = 4
+#: Pool sizes: one cell per benchmark unique_id, one per functional class (`space.functional_key`).
+N_UNIQUE_IDS = 6466
+N_FUNCTIONAL_CLASSES = 4930
 
 
 class NB201Space(Space):

