@@ -69,11 +69,11 @@ def main() -> None:
     for (predictor, search, dataset, warm), group in frame.groupby(["predictor", "search", "dataset", "warm_every"]):
         runs = group.to_dict("records")
         line = {"predictor": predictor, "search": search, "dataset": dataset, "warm_every": warm,
-                "seeds": ",".join(str(s) for s in sorted(group["seed"])), **summarise(runs),
+                "seed_list": ",".join(str(s) for s in sorted(group["seed"])), **summarise(runs),
                 "run_seconds_median": float(group["run_seconds"].median()),
                 "run_seconds_max": float(group["run_seconds"].max())}
         summary.append(line)
-        print(f"{predictor} {search} warm_every={warm} {dataset}: {line['seeds'].count(',') + 1} seeds, optimum "
+        print(f"{predictor} {search} warm_every={warm} {dataset}: {line['seeds']} seeds, optimum "
               f"reached {100 * line['reached_optimum']:.0f}%, median evals to optimum "
               f"{line['median_evals_to_optimum']:g} (runs that never got there count as beyond the budget), "
               f"run seconds median {line['run_seconds_median']:.1f} / max {line['run_seconds_max']:.1f}")
