@@ -96,3 +96,18 @@ def test_xgb_is_deterministic_for_a_seed(split):
     b = create("xgb", n_estimators=30, seed=1).fit(x, y).predict(xt)
     np.testing.assert_array_equal(a, b)
     assert a.dtype == np.float32
+
+
+def test_fits_use_their_thread_count_and_restore_the_callers():
+    import torch
+
+    from nasbench_rank.predictors.threads import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError):
+        with torch_threads(1):
+            raise RuntimeError("a failed fit")
+    assert torch.get_num_threads() == before

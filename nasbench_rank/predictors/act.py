@@ -18,7 +18,6 @@ that computes the same function (`space.functional_key`), and `tta` averages pre
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
@@ -29,6 +28,7 @@ from torch import nn
 from .. import space
 from ..errors import UserError
 from .act_cells import N_RELATIONS, edge_relations, effective_ops, functional_copies, space_index
+from .threads import torch_threads
 
 __all__ = ["ACTPredictor", "RecursiveNet", "effective_ops", "functional_copies", "resolve_device"]
 
@@ -258,15 +258,9 @@ class ACTPredictor:
         self.n_train_ = len(ordinals)
         return self
 
-    @contextmanager
     def _threads(self):
         """torch's thread count set to `threads` for the duration (and restored)."""
-        prev = torch.get_num_threads()
-        torch.set_num_threads(int(self.threads))
-        try:
-            yield
-        finally:
-            torch.set_num_threads(prev)
+        return torch_threads(self.threads)
 
     def _train(self, model: RecursiveNet, ordinals: np.ndarray, y: np.ndarray, epochs: int, lr: float,
                seed: int) -> RecursiveNet:

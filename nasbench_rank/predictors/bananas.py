@@ -10,6 +10,7 @@ from torch import nn
 
 from .. import features
 from ..errors import NonFiniteError, UserError
+from .threads import torch_threads
 
 
 def train_regressor(net: nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs: int, batch_size: int, lr: float,
@@ -72,9 +73,7 @@ class BananasPredictor(BaseEstimator):
         y = np.asarray(y, dtype=np.float32)
         self.mean_, self.scale_ = float(y.mean()), float(y.std()) or 1.0
         target = torch.from_numpy((y - self.mean_) / self.scale_)
-        previous = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
+        with torch_threads(self.threads):
             with torch.random.fork_rng(devices=[]):
                 self.members_, self.loss_history_ = [], []
                 for m in range(self.n_models):
@@ -84,8 +83,6 @@ class BananasPredictor(BaseEstimator):
                         net, X, target, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                         weight_decay=self.weight_decay, loss=self.loss, seed=self.seed * 1000 + m))
                     self.members_.append(net.eval())
-        finally:
-            torch.set_num_threads(previous)
         self.loss_history_ = np.asarray(self.loss_history_, dtype=np.float32).mean(axis=0)
         return self
 

@@ -18,6 +18,7 @@ from torch import nn
 from .. import space
 from ..errors import UserError
 from .bananas import train_regressor
+from .threads import torch_threads
 
 N_NODES = space.N_EDGES + 2
 N_FEATURES = space.N_OPS + 2  # op one-hot, plus "input" and "output" flags
@@ -97,27 +98,19 @@ class GINPredictor(BaseEstimator):
         y = np.asarray(y, dtype=np.float32)
         self.mean_, self.scale_ = float(y.mean()), float(y.std()) or 1.0
         target = torch.from_numpy((y - self.mean_) / self.scale_)
-        previous = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
+        with torch_threads(self.threads):
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self.seed)
                 net = GINNet(self.hidden, self.layers)
                 history = train_regressor(net, (adj, feats), target, epochs=self.epochs, batch_size=self.batch_size,
                                           lr=self.lr, weight_decay=self.weight_decay, loss="mse", seed=self.seed)
-        finally:
-            torch.set_num_threads(previous)
         self.network_ = net.eval()
         self.loss_history_ = np.asarray(history, dtype=np.float32)
         return self
 
     def predict(self, cells) -> np.ndarray:
         adj, feats = graphs(cells, self.effective)
-        previous = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
+        with torch_threads(self.threads):
             with torch.no_grad():
                 out = self.network_(adj, feats).numpy()
-        finally:
-            torch.set_num_threads(previous)
         return (out * self.scale_ + self.mean_).astype(np.float32)

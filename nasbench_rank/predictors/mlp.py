@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator
 
 from .. import features
 from ..errors import UserError
+from .threads import torch_threads
 
 
 class MLPPredictor(BaseEstimator):
@@ -58,9 +59,7 @@ class MLPPredictor(BaseEstimator):
         if self.epochs < 1 or self.batch_size < 2 or self.threads < 1:
             raise UserError("mlp needs epochs >= 1, batch_size >= 2 and threads >= 1")
         loss_fn = get_plugins().losses.create(self.loss, **(self.loss_kwargs or {}))
-        previous_threads = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
+        with torch_threads(self.threads):
             with torch.random.fork_rng(devices=[]):  # seeds the loss's pair sampling without touching the caller's rng
                 torch.manual_seed(self.seed)
                 net = self._network(X.shape[1])
@@ -83,8 +82,6 @@ class MLPPredictor(BaseEstimator):
                         schedule.step()
                         total += loss.detach().item() * len(batch)
                     history.append(total / len(y))
-        finally:
-            torch.set_num_threads(previous_threads)
         self.network_ = net.eval()
         self.loss_history_ = np.asarray(history, dtype=np.float32)
         return self
@@ -93,11 +90,7 @@ class MLPPredictor(BaseEstimator):
         import torch
 
         X = torch.from_numpy(features.tabular(cells, self.paths))
-        previous_threads = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
+        with torch_threads(self.threads):
             with torch.no_grad():
                 out = self.network_(X).squeeze(1)
-        finally:
-            torch.set_num_threads(previous_threads)
         return out.numpy().astype(np.float32)
