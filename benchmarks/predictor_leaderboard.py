@@ -211,14 +211,21 @@ def main(argv: list[str] | None = None) -> None:
         if name == "functional":
             for extra in args.include:
                 rows = read_rows(extra)
-                if "score_metric" not in rows.columns:  # rows from before it existed scored on their metric
-                    rows["score_metric"] = rows["metric"]
-                # rows written before the protocol column existed: the functional protocol's settings are
-                # pool functional, trained and scored on valid, all the rest scored
+                # rows that do not name these (written before the columns existed, or by a script that
+                # passes no protocol name) scored on their training metric; they are the functional
+                # protocol when their settings are: pool functional, valid, all the rest scored
+                blank = lambda column: rows[column].isna() | (rows[column].astype(str) == "")  # noqa: E731
+                if "score_metric" not in rows.columns:
+                    rows["score_metric"] = ""
+                rows.loc[blank("score_metric"), "score_metric"] = rows["metric"]
                 if "protocol" not in rows.columns:
-                    same = (rows["pool"] == "functional") & (rows["metric"] == "valid") & (
-                        rows["n_train"].astype(int) + rows["n_test"].astype(int) == FUNCTIONAL_POOL_SIZE)
-                    rows["protocol"] = same.map({True: "functional", False: ""})
+                    rows["protocol"] = ""
+                same = (rows["pool"] == "functional") & (rows["metric"] == "valid") & (rows["score_metric"] == "valid") & (
+                    rows["n_train"].astype(int) + rows["n_test"].astype(int) == FUNCTIONAL_POOL_SIZE)
+                rows.loc[blank("protocol") & same, "protocol"] = "functional"
+                for column in frame.columns:  # a cost or score an older row lacks is missing, not text
+                    if column in rows.columns and pd.api.types.is_numeric_dtype(frame[column]):
+                        rows[column] = pd.to_numeric(rows[column], errors="coerce")
                 frame = pd.concat([frame, rows], ignore_index=True)
         frame = frame[frame["protocol"] == part["protocol"]]
         if not len(frame):
