@@ -70,6 +70,15 @@ def _lines(df: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, list[str]]:
     return df, sorted(set(names))
 
 
+def _dataset_panels(df: pd.DataFrame, keys: list[str], height: float):
+    """(df with its `line` column, colour per line, datasets, fig, axes): one panel per dataset, the
+    lines named by the keys other than the dataset."""
+    df, names = _lines(df, [k for k in keys if k != "dataset" and k in df.columns])
+    datasets = sorted(df["dataset"].astype(str).unique())
+    fig, axes = _plt().subplots(1, len(datasets), figsize=(5.5 * len(datasets), height), squeeze=False)
+    return df, colours(names), datasets, fig, axes
+
+
 def figure_legend(fig, axes, title: str) -> None:
     """One legend under the panels: a configuration has the same colour in every panel."""
     handles: dict[str, Any] = {}
@@ -86,12 +95,7 @@ def plot_traces(trace: pd.DataFrame, rows: pd.DataFrame, keys: list[str], path: 
     per dataset."""
     if trace.empty or not {TRACE_EVAL, TRACE_BEST, "dataset", "cell_id"} <= set(trace.columns):
         return False
-    plt = _plt()
-    line_keys = [k for k in keys if k != "dataset" and k in trace.columns]
-    trace, names = _lines(trace, line_keys)
-    colour = colours(names)
-    datasets = sorted(trace["dataset"].astype(str).unique())
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4.6), squeeze=False)
+    trace, colour, datasets, fig, axes = _dataset_panels(trace, keys, 4.6)
     for ax, dataset in zip(axes[0], datasets):
         part = trace[trace["dataset"].astype(str) == dataset]
         lows, highs = [], []
@@ -138,12 +142,7 @@ def plot_reached(rows: pd.DataFrame, keys: list[str], path: Path, measure: str =
     flag = CENSORED[measure]
     if rows.empty or not {measure, flag, "dataset"} <= set(rows.columns):
         return False
-    plt = _plt()
-    line_keys = [k for k in keys if k != "dataset" and k in rows.columns]
-    rows, names = _lines(rows, line_keys)
-    colour = colours(names)
-    datasets = sorted(rows["dataset"].astype(str).unique())
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4.2), squeeze=False)
+    rows, colour, datasets, fig, axes = _dataset_panels(rows, keys, 4.2)
     for ax, dataset in zip(axes[0], datasets):
         part = rows[rows["dataset"].astype(str) == dataset]
         for name, line in part.groupby("line", sort=True):

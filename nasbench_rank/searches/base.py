@@ -112,3 +112,9 @@ def twins_of_known(view: SearchView, extra: Iterable[Sequence[int]] = ()) -> np.
 
 def as_cells(cells) -> list[tuple[int, ...]]:
     return [tuple(int(v) for v in c) for c in cells]
+
+
+def random_start(view: SearchView, n: int | str) -> list[tuple[int, ...]]:
+    """The opening batch of a strategy: `n` free cells drawn uniformly with the view's rng, cut to the
+    budget."""
+    return capped(view, as_cells(unevaluated(view, view.rng, n)))

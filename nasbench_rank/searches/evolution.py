@@ -8,7 +8,7 @@ from .. import space
 from ..loop.protocol import FULL
 from ..loop.strategy import Strategy
 from ..loop.view import SearchView
-from .base import as_cells, capped, check_int, neighbours, top, unevaluated
+from .base import capped, check_int, neighbours, random_start, top, unevaluated
 
 
 class RegularizedEvolution(Strategy):
@@ -44,7 +44,7 @@ class RegularizedEvolution(Strategy):
     def ask(self, view: SearchView, n: int) -> list:
         if not self._started:
             self._started = True
-            return capped(view, as_cells(unevaluated(view, view.rng, self.population)))
+            return random_start(view, self.population)
         children: list[tuple[int, ...]] = []
         for _ in capped(view, range(n)):
             if not self._members:

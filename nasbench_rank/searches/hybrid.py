@@ -15,7 +15,7 @@ from ..errors import UserError
 from ..loop.protocol import FULL
 from ..loop.strategy import Strategy
 from ..loop.view import SearchView
-from .base import ALL_CELLS, as_cells, capped, check_int, check_pool, free_mask, top, twins_of_known, unevaluated
+from .base import ALL_CELLS, as_cells, capped, check_int, check_pool, free_mask, random_start, top, twins_of_known, unevaluated
 
 
 @lru_cache(maxsize=1024)
@@ -70,9 +70,9 @@ class HybridSearch(Strategy):
     def ask(self, view: SearchView, n: int) -> list:
         if not self._started:
             self._started = True
-            first = unevaluated(view, view.rng, self.init)
-            if len(first):
-                return capped(view, as_cells(first))
+            first = random_start(view, self.init)
+            if first:
+                return first
         rng = view.rng
         blocked = twins_of_known(view) if self.skip_twins else None
         near = near_incumbents(view, self.radius, blocked)

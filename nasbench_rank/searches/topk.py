@@ -6,7 +6,7 @@ import numpy as np
 
 from ..loop.strategy import Strategy
 from ..loop.view import SearchView
-from .base import as_cells, capped, check_int, check_pool, top, unevaluated
+from .base import as_cells, capped, check_int, check_pool, random_start, top, unevaluated
 
 
 class TopKSearch(Strategy):
@@ -25,9 +25,9 @@ class TopKSearch(Strategy):
     def ask(self, view: SearchView, n: int) -> list:
         if not self._started:
             self._started = True
-            first = unevaluated(view, view.rng, self.init)
-            if len(first):
-                return capped(view, as_cells(first))
+            first = random_start(view, self.init)
+            if first:
+                return first
         candidates = unevaluated(view, view.rng, self.pool)
         return capped(view, as_cells(top(candidates, self._rank(view, candidates), self.k, view.rng)))
 
