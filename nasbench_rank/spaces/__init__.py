@@ -15,7 +15,7 @@ from __future__ import annotations
 from .base import (Benchmark, Element, ExtraMissing, Fidelity, Metric, Optimum, ParseError, Space)
 
 __all__ = ["Benchmark", "Element", "ExtraMissing", "Fidelity", "Metric", "Optimum", "ParseError", "Space",
-           "load", "names", "find_dataset"]
+           "load", "names", "find_dataset", "default_space", "resolve_space", "give_space"]
 
 
 def names() -> list[str]:
@@ -59,3 +59,51 @@ def find_dataset(dataset: str) -> str:
         raise UserError(f"dataset {dataset!r} is in several spaces ({', '.join(found)}); pass --space")
     extra = f"; not installed: {'; '.join(missing)}" if missing else ""
     raise UserError(f"no space has a dataset {dataset!r}{extra}")
+
+
+def default_space() -> Space:
+    """The NAS-Bench-201 cell space: what a predictor given no space works on."""
+    from .nb201 import NB201Space
+
+    return _nb201_space(NB201Space)
+
+
+def _nb201_space(cls, _cache: dict = {}) -> Space:
+    if "space" not in _cache:
+        _cache["space"] = cls()
+    return _cache["space"]
+
+
+def resolve_space(space: "Space | str | None") -> Space:
+    """A predictor's `space` setting as a Space: None is NAS-Bench-201, a string names a registered
+    space (its benchmark's whole space), a Space is itself."""
+    if space is None:
+        return default_space()
+    if isinstance(space, Space):
+        return space
+    if isinstance(space, str):
+        return default_space() if space == "nb201" else load(space).space
+    from ..errors import UserError
+
+    raise UserError(f"space must be a space name or a Space, got {type(space).__name__}")
+
+
+def give_space(model, space: Space, plugin: str, explicit=()) -> None:
+    """Hand `space` to a predictor built for a search or an evaluation: ``set_params(space=...)`` when
+    its `get_params()` has `space` (unless the user set it), its `space` attribute when it is not a
+    scikit-learn estimator but has one. A predictor that takes no space runs on NAS-Bench-201 only:
+    asking it for another space is a one-line UserError naming the plugin."""
+    from ..errors import UserError
+
+    get_params = getattr(model, "get_params", None)
+    if "space" in set(explicit):
+        return
+    if callable(get_params) and "space" in get_params(deep=False):
+        model.set_params(space=space)
+        return
+    if not callable(get_params) and hasattr(model, "space"):
+        model.space = space
+        return
+    if space.name != "nb201":
+        raise UserError(f"predictor {plugin!r} takes no 'space' setting, so it runs on nb201 only, "
+                        f"not on {space.name!r}")

@@ -147,6 +147,46 @@ class Space(ABC):
     def has_equivalence(self) -> bool:
         return type(self).equivalence_key is not Space.equivalence_key
 
+    def classes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Over the whole space: (class id of each ordinal, start of each class in the third array (one
+        more entry than there are classes), ordinals sorted by class, ascending within a class).
+        Without an equivalence every element is its own class. Computed once per space object."""
+        cached = self.__dict__.get("_classes_cache")
+        if cached is None:
+            if self.has_equivalence:
+                keys = np.asarray(self.equivalence_keys())
+                if keys.dtype == object:
+                    keys = keys.astype(str)
+                _, group = np.unique(keys, return_inverse=True)
+                group = group.reshape(-1).astype(np.int64)
+            else:
+                group = np.arange(self.size, dtype=np.int64)
+            members = np.argsort(group, kind="stable").astype(np.int64)
+            starts = np.searchsorted(group[members], np.arange(group.max() + 2)).astype(np.int64)
+            for arr in (group, starts, members):
+                arr.setflags(write=False)
+            cached = (group, starts, members)
+            self.__dict__["_classes_cache"] = cached
+        return cached
+
+    def canonical(self, elements: Iterable[Sequence[int]]) -> np.ndarray:
+        """(n, width): each element's canonical form, a simplified member of its own equivalence class
+        (NB201: the effective-op view, dead edges shown as `none`; a class may hold several such forms,
+        one per isomorphic wiring). The default is the class member with the smallest ordinal, which
+        every member shares (the element itself without an equivalence)."""
+        ords = self.ordinals(elements)
+        if not self.has_equivalence:
+            return self.elements(ords)
+        group, starts, members = self.classes()
+        return self.elements(members[starts[group[ords]]])
+
+    # Spaces are immutable: copies (scikit-learn's `clone` deep-copies settings) share the object.
+    def __copy__(self) -> "Space":
+        return self
+
+    def __deepcopy__(self, memo: dict) -> "Space":
+        return self
+
     # -- derived -----------------------------------------------------------------------------
     def validate(self, element: Sequence[int]) -> Element:
         """The element as a tuple of ints, or ParseError when it is not one of this space."""

@@ -96,6 +96,13 @@ class NB201Space(Space):
     def equivalence_key(self, element: Sequence[int]) -> str:
         return space.functional_key(self.validate(element))
 
+    def classes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return space.functional_classes()
+
+    def canonical(self, elements: Iterable[Sequence[int]]) -> np.ndarray:
+        """The effective-op view: edges that lie on no input->output path shown as `none`."""
+        return space.effective_ops(self.as_array(elements))
+
 
 class NB201Benchmark(Benchmark):
     """The NAS-Bench-201 table (`bench.load`, found as `bench.candidate_paths` says)."""
