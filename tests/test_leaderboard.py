@@ -166,3 +166,48 @@ def test_leaderboard_of_an_empty_directory_is_a_user_error(tmp_path):
         report.write(tmp_path)
     result = CliRunner().invoke(cli, ["leaderboard", str(tmp_path)])
     assert isinstance(result.exception, UserError)  # main() prints it as one line and exits 2
+
+
+def _search_rows(method, dataset, times, evals=210):
+    """Search rows of one method: `times[i]` evaluations to the optimum of seed i, None when never."""
+    return [{"predictor": "none", "search": method, "dataset": dataset, "budget": 210, "seed": s,
+             "evals_to_optimum": math.nan if t is None else t, "reached_optimum": t is not None,
+             "evals": evals if t is None else 210, "best_test": 90.0}
+            for s, t in enumerate(times)]
+
+
+def test_paired_evals_to_optimum_counts_censored_runs_as_later_than_any_run_that_got_there():
+    rows = _search_rows("base", "c", [50, 60, 70, None, None, None]) + _search_rows("good", "c", [10, 20, 30, 40, 50, 60])
+    paired = tables.paired_table(pd.DataFrame(rows), "search", "base", "evals_to_optimum").set_index("method")
+    good = paired.loc["none+good"]
+    assert good["n_pairs"] == 6 and good["wins"] == 6 and good["losses"] == 0  # not 3 pairs: censored runs count
+    assert good["wilcoxon_p"] == pytest.approx(2 / 64)
+    assert good["censored_pairs"] == 3 and good["indeterminate"] == 0
+    # both censored: a tie; a censored run stopped (at 100) before the other reached (150): no order known
+    rows = _search_rows("base", "c", [None, 150, 20]) + _search_rows("other", "c", [None, None, 30], evals=100)
+    other = tables.paired_table(pd.DataFrame(rows), "search", "base", "evals_to_optimum").set_index("method").iloc[0]
+    assert other["n_pairs"] == 2 and other["ties"] == 1 and other["losses"] == 1 and other["indeterminate"] == 1
+
+
+def test_rank_table_of_evals_to_optimum_uses_kaplan_meier_medians_and_never_reaching_ranks_last():
+    rows = (_search_rows("fast", "c1", [10, 20, 30]) + _search_rows("slow", "c1", [100, 120, None])
+            + _search_rows("never", "c1", [None, None, None]) + _search_rows("fast", "c2", [50, 60, None])
+            + _search_rows("slow", "c2", [40, 45, 50]) + _search_rows("never", "c2", [None, None, 200]))
+    ranks, info = tables.rank_table(pd.DataFrame(rows), "search", "evals_to_optimum")
+    assert ranks["method"].tolist() == ["none+fast", "none+slow", "none+never"]
+    assert ranks["average_rank"].tolist() == pytest.approx([1.5, 1.5, 3.0])
+    assert info["measure"] == "evals_to_optimum" and info["dropped"] == []
+
+
+def test_leaderboard_writes_paired_tests_and_ranks_of_evals_to_optimum(tmp_path):
+    rows = []
+    for dataset in ("c1", "c2"):
+        rows += _search_rows("base", dataset, [50, 60, None]) + _search_rows("good", dataset, [10, 20, 30])
+        rows += _search_rows("mid", dataset, [40, 50, 60])
+    pd.DataFrame(rows).assign(metric="valid", mode="none").to_csv(tmp_path / "runs.csv", index=False)
+    written = {p.name for p in report.write(tmp_path, baseline="base", plots=False)}
+    assert "ranks_search_evals_to_optimum.csv" in written
+    paired = pd.read_csv(tmp_path / "leaderboard" / "paired_search.csv")
+    assert {"best_test", "evals_to_optimum"} <= set(paired["measure"])
+    text = (tmp_path / "leaderboard" / "leaderboard.md").read_text()
+    assert "average ranks across tasks (evals_to_optimum)" in text

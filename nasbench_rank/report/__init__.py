@@ -124,8 +124,12 @@ def write(root: str | Path, out: str | Path | None = None, plots: bool = True, b
     extras: dict[str, Any] = {"notes": notes}
     for kind in ("eval", "search"):
         if baseline:
-            extras[f"paired_{kind}"] = tables.paired_table(data[kind], kind, baseline)
+            frames_ = [tables.paired_table(data[kind], kind, baseline, m) for m in tables.compared_measures(data[kind], kind)]
+            frames_ = [f for f in frames_ if not f.empty]
+            extras[f"paired_{kind}"] = pd.concat(frames_, ignore_index=True) if frames_ else pd.DataFrame()
         extras[f"ranks_{kind}"] = tables.rank_table(data[kind], kind)
+        for m in tables.compared_measures(data[kind], kind)[1:]:
+            extras[f"ranks_{kind}_{m}"] = tables.rank_table(data[kind], kind, m)
     if baseline and all(extras[f"paired_{k}"].empty for k in ("eval", "search")):
         notes.append(f"baseline {baseline!r} names no method of any task: no paired comparison")
     written: list[Path] = []
@@ -133,7 +137,7 @@ def write(root: str | Path, out: str | Path | None = None, plots: bool = True, b
             ("leaderboard_eval", boards["eval"]), ("leaderboard_search", boards["search"]),
             ("cells", counts if counts is not None else pd.DataFrame())]
     csvs += [(f"paired_{k}", extras.get(f"paired_{k}", pd.DataFrame())) for k in ("eval", "search")]
-    csvs += [(f"ranks_{k}", extras[f"ranks_{k}"][0]) for k in ("eval", "search")]
+    csvs += [(name, extras[name][0]) for name in extras if name.startswith("ranks_")]
     for name, frame in csvs:
         if frame is not None and not frame.empty:
             path = out / f"{name}.csv"
@@ -157,9 +161,12 @@ def _plots(data: dict[str, pd.DataFrame], boards: dict[str, pd.DataFrame], recs:
     jobs = [(figures.plot_traces, (data["trace"], data["search"], search_keys), "search_trace.png"),
             (figures.plot_reached, (data["search"], search_keys), "reached_optimum.png"),
             (figures.plot_kendall_vs_ntrain, (data["eval"], eval_keys), "kendall_vs_ntrain.png")]
-    for kind, title in (("eval", "Predictor quality (Kendall)"), ("search", "Search (best test accuracy)")):
-        ranks, info = extras[f"ranks_{kind}"]
-        jobs.append((figures.plot_cd, (ranks, info, title), f"cd_{kind}.png"))
+    titles = {"eval": "Predictor quality", "search": "Search"}
+    for name in [n for n in extras if n.startswith("ranks_")]:
+        ranks, info = extras[name]
+        kind = name.split("_")[1]
+        title = f"{titles[kind]} ({info.get('measure', tables.HEADLINE[kind])})"
+        jobs.append((figures.plot_cd, (ranks, info, title), f"cd_{name[len('ranks_'):]}.png"))
     for name, (title, source) in scatter_sources(recs).items():
         try:
             points = pd.read_csv(source)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .tables import CELL_COLUMNS, STAT_COLUMNS, groups
+from .tables import CELL_COLUMNS, CENSORED, STAT_COLUMNS, groups
 
 # (measure, column title, how to print, digits, scale)
 EVAL_SHOWN = [("kendall", "Kendall median [95% bootstrap CI]", "median", 3, 1.0),
@@ -128,13 +128,18 @@ def paired_lines(paired: pd.DataFrame, title: str) -> list[str]:
     if paired.empty:
         return []
     task_keys = [c for c in paired.columns if c not in ("method", "baseline", "measure", "n_pairs", "wins", "ties",
-                                                        "losses", "win_rate", "median_diff", "wilcoxon_p")]
+                                                        "losses", "win_rate", "median_diff", "wilcoxon_p",
+                                                        "censored_pairs", "indeterminate")]
     varying = [k for k in task_keys if paired[k].astype(str).nunique() > 1]
     measure, baseline = paired["measure"].iloc[0], paired["baseline"].iloc[0]
     lines = [f"### {title}: paired against {baseline} over shared seeds ({measure})", "",
              f"Per task and method: pairs (seeds both ran), median of (method - {baseline}) per seed, wins/ties/"
              f"losses of the method, win rate = wins/pairs, two-sided Wilcoxon signed-rank p-value (not corrected "
-             f"for the {len(paired)} comparisons).", "",
+             f"for the {len(paired)} comparisons)."
+             + (f" A run that never got there counts as later than every run that did (both never: a tie); "
+                f"{int(paired['censored_pairs'].sum())} pairs had a censored side, and "
+                f"{int(paired['indeterminate'].sum())} pairs whose order is unknown (a run stopped before the "
+                f"other got there) are left out." if measure in CENSORED and "censored_pairs" in paired else ""), "",
              "| " + " | ".join(varying + ["method", "pairs", "median difference", "wins/ties/losses", "win rate",
                                           "Wilcoxon p"]) + " |",
              "|" + "---|" * (len(varying) + 6)]
@@ -152,9 +157,11 @@ def paired_lines(paired: pd.DataFrame, title: str) -> list[str]:
 def rank_lines(ranks: pd.DataFrame, info: dict[str, Any], title: str, plot: str | None) -> list[str]:
     if ranks.empty:
         return []
-    lines = [f"### {title}: average ranks across tasks", "",
+    lines = [f"### {title}: average ranks across tasks ({info['measure']})", "",
              f"Rank of each method's median {info['measure']} within each of the {info['tasks']} tasks (1 = best; "
-             f"ties share ranks), averaged. "
+             + ("Kaplan-Meier median, where fewer than half the runs getting there ranks last; "
+                if info["measure"] in CENSORED else "")
+             + "ties share ranks), averaged. "
              + (f"Friedman p = {info['friedman_p']:.3g}; " if np.isfinite(info["friedman_p"]) else
                 "Friedman test: needs 3 methods and 2 tasks; ")
              + f"Nemenyi critical difference "
@@ -183,9 +190,12 @@ def markdown(boards: dict[str, pd.DataFrame], counts: pd.DataFrame | None = None
         parts += [f"## {title}", ""] + table(board, keys, shown, kind == "search") + [""]
         if kind == "search":
             parts += ["*stopped before budget*: runs that made fewer evaluations than their budget (flagged in bold).", ""]
-        parts += paired_lines(extras.get(f"paired_{kind}", pd.DataFrame()), title)
-        ranks, info = extras.get(f"ranks_{kind}", (pd.DataFrame(), {}))
-        parts += rank_lines(ranks, info, title, extras.get(f"cd_plot_{kind}"))
+        paired = extras.get(f"paired_{kind}", pd.DataFrame())
+        for _, part in (paired.groupby("measure", sort=False) if not paired.empty else []):
+            parts += paired_lines(part.dropna(axis=1, how="all"), title)
+        for name in [n for n in extras if n == f"ranks_{kind}" or n.startswith(f"ranks_{kind}_")]:
+            ranks, info = extras[name]
+            parts += rank_lines(ranks, info, title, extras.get(f"cd_plot_{name[len('ranks_'):]}"))
     notes = extras.get("notes") or []
     if notes:
         parts += ["## Sources", ""] + [f"- {n}" for n in notes] + [""]

@@ -142,6 +142,45 @@ def paired(baseline: dict, other: dict, higher_is_better: bool = True) -> dict:
     return out
 
 
+def paired_censored(baseline: dict, other: dict) -> dict:
+    """`paired` for evaluations-to-a-goal, lower is better, where a run may never have got there.
+
+    Each side is {seed: (time, reached)}: `time` is when the run reached the goal, or, where `reached`
+    is false, the evaluations it made (it is censored there). A pair where both reached compares the
+    times; both censored is a tie; one censored at c against one that reached at t is ordered when
+    c >= t (the censored run is later), with difference c + 1 - t (a lower bound of the true one), and
+    left out as `indeterminate` when c < t (the censored run stopped before the other got there).
+    Returns `paired`'s fields (median_diff: other - baseline, in evaluations, from those bounds) plus
+    censored_pairs (pairs with a censored side) and indeterminate."""
+    seeds = sorted(set(baseline) & set(other))
+    diffs, censored, indeterminate = [], 0, 0
+    for s in seeds:
+        (tb, rb), (to, ro) = baseline[s], other[s]
+        tb, to = float(tb), float(to)
+        if not (math.isfinite(tb) and math.isfinite(to)):
+            indeterminate += 1
+            continue
+        if rb and ro:
+            diffs.append(to - tb)
+            continue
+        censored += 1
+        if not rb and not ro:
+            diffs.append(0.0)
+        elif rb and to >= tb:  # other censored after the baseline got there
+            diffs.append(to + 1 - tb)
+        elif ro and tb >= to:  # baseline censored after the other got there
+            diffs.append(to - (tb + 1))
+        else:
+            censored -= 1
+            indeterminate += 1
+    out = paired(dict(enumerate(diffs)), dict(enumerate([0.0] * len(diffs))), higher_is_better=True)
+    # `paired` saw (0 - diff): wins are pairs where the other took fewer evaluations
+    out["median_diff"] = float(np.median(diffs)) if diffs else math.nan
+    out["censored_pairs"] = censored
+    out["indeterminate"] = indeterminate
+    return out
+
+
 def average_ranks(scores: np.ndarray, higher_is_better: bool = True) -> np.ndarray:
     """Average rank of each method (columns) over tasks (rows); rank 1 is best, ties share ranks."""
     x = np.asarray(scores, dtype=float)

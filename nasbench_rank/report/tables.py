@@ -210,6 +210,15 @@ def leaderboards(tables: dict[str, pd.DataFrame], counts: pd.DataFrame | None = 
 
 # --- methods, paired comparisons, ranks ------------------------------------------------------------
 
+def compared_measures(df: pd.DataFrame, kind: str) -> list[str]:
+    """The measures paired tests and ranks are computed for: the headline first, then (searches) the
+    evaluations to the optimum and to the threshold, where the rows have them."""
+    out = [HEADLINE[kind]]
+    if kind == "search":
+        out += [m for m in ("evals_to_optimum", "evals_to_threshold") if m in df.columns]
+    return out
+
+
 def method_label(row: dict[str, Any], kind: str) -> str:
     """A method's short name: the predictor (its loss where the name does not say it), for a search
     also the strategy and a non-default mode, and the plugin settings where there are any."""
@@ -246,6 +255,49 @@ def _seed_values(part: pd.DataFrame, measure: str) -> dict[int, float]:
     return out
 
 
+def _censor_point(row: dict[str, Any]) -> float:
+    """Evaluations a run made (where a run that never got there is censored): its `evals`, else its budget."""
+    for column in ("evals", "budget"):
+        try:
+            v = float(row.get(column))
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(v):
+            return v
+    return math.nan
+
+
+def _censored_seed_values(part: pd.DataFrame, measure: str) -> dict[int, tuple[float, bool]]:
+    """{seed: (time, reached)} of one configuration for a censored measure (see `stats.paired_censored`)."""
+    out: dict[int, tuple[float, bool]] = {}
+    flag = CENSORED[measure]
+    reached = _flags(part[flag]) if flag in part.columns else np.full(len(part), np.nan)
+    for row, got in zip(part.to_dict("records"), reached):
+        try:
+            seed = float(row.get("seed"))
+        except (TypeError, ValueError):
+            continue
+        if not np.isfinite(seed) or int(seed) in out:
+            continue
+        value = pd.to_numeric(pd.Series([row.get(measure)]), errors="coerce").iloc[0]
+        if got == 1 or (np.isnan(got) and np.isfinite(value)):
+            out[int(seed)] = (float(value), True)
+        elif got == 0 or np.isnan(value):
+            out[int(seed)] = (_censor_point(row), False)
+    return out
+
+
+def _km_median(part: pd.DataFrame, measure: str) -> float:
+    """Kaplan-Meier median of a censored measure for one configuration on one task; inf when fewer than
+    half its runs got there (it ranks behind every configuration that has a median)."""
+    values = _censored_seed_values(part, measure)
+    if not values:
+        return math.nan
+    times, reached = zip(*values.values())
+    median, _, _ = stats.km_median(times, reached)
+    return median if math.isfinite(median) else math.inf
+
+
 def _matches(name: str, row: dict[str, Any], method: str) -> bool:
     return name in (method, str(row.get("predictor")), str(row.get("search")))
 
@@ -253,7 +305,9 @@ def _matches(name: str, row: dict[str, Any], method: str) -> bool:
 def paired_table(df: pd.DataFrame, kind: str, baseline: str, measure: str | None = None) -> pd.DataFrame:
     """Every method against `baseline` on each task, over the seeds both ran: n_pairs, wins, ties,
     losses, win_rate, median_diff (method - baseline, in the measure's unit) and the Wilcoxon
-    signed-rank p-value (two-sided, uncorrected for the number of comparisons).
+    signed-rank p-value (two-sided, uncorrected for the number of comparisons). A censored measure
+    (evaluations to a goal) counts runs that never got there as later than any that did, by
+    `stats.paired_censored`, and adds censored_pairs and indeterminate.
 
     `baseline` names a method, a predictor or a search strategy; a name that matches two methods of
     one task is an error."""
@@ -269,18 +323,24 @@ def paired_table(df: pd.DataFrame, kind: str, baseline: str, measure: str | None
             raise UserError(f"baseline {baseline!r} matches {len(base)} methods ({', '.join(base)}); name one of them")
         if not base:
             continue
-        reference = _seed_values(methods[base[0]], measure)
+        censored = measure in CENSORED
+        values = _censored_seed_values if censored else _seed_values
+        reference = values(methods[base[0]], measure)
         for method, p in methods.items():
             if method == base[0]:
                 continue
-            result = stats.paired(reference, _seed_values(p, measure), measure not in LOWER_IS_BETTER)
+            if censored:
+                result = stats.paired_censored(reference, values(p, measure))
+            else:
+                result = stats.paired(reference, values(p, measure), measure not in LOWER_IS_BETTER)
             rows.append({**task, "method": method, "baseline": base[0], "measure": measure, **result})
     return pd.DataFrame(rows)
 
 
 def rank_table(df: pd.DataFrame, kind: str, measure: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Average rank of each method across tasks (rank 1 best) by its median `measure`; only methods
-    that ran on every task take part. Returns the ranks (method, average_rank, n_tasks) and
+    """Average rank of each method across tasks (rank 1 best) by its median `measure` (the Kaplan-Meier
+    median for evaluations to a goal, where fewer than half the runs getting there ranks last); only
+    methods that ran on every task take part. Returns the ranks (method, average_rank, n_tasks) and
     {"tasks", "methods", "friedman_p", "cd", "dropped"} (cd: Nemenyi critical difference, alpha 0.05)."""
     measure = measure or HEADLINE[kind]
     empty = pd.DataFrame(columns=["method", "average_rank", "n_tasks"])
@@ -289,8 +349,12 @@ def rank_table(df: pd.DataFrame, kind: str, measure: str | None = None) -> tuple
     df, task_keys = _task_and_method(df, kind)
     if not task_keys:
         return empty, {}
-    medians = (df.assign(_v=pd.to_numeric(df[measure], errors="coerce"))
-               .groupby(task_keys + ["method"], dropna=False)["_v"].median().unstack("method"))
+    if measure in CENSORED:  # Kaplan-Meier medians; never getting there ranks last (inf)
+        medians = (df.groupby(task_keys + ["method"], dropna=False)
+                   .apply(lambda p: _km_median(p, measure), include_groups=False).unstack("method"))
+    else:
+        medians = (df.assign(_v=pd.to_numeric(df[measure], errors="coerce"))
+                   .groupby(task_keys + ["method"], dropna=False)["_v"].median().unstack("method"))
     complete = [m for m in medians.columns if medians[m].notna().all()]
     dropped = [m for m in medians.columns if m not in complete]
     scores = medians[complete].to_numpy(dtype=float)
