@@ -113,7 +113,15 @@ def resolve(dataset: str, space: Any = None, table: Any = None) -> tuple[Any, st
         if space is not None and str(space) != bm.name:
             raise UserError(f"space {space!r} does not match the benchmark given ({bm.name!r})")
     else:
-        name = str(space) if space is not None else spaces.find_dataset(dataset)
+        if space is not None:
+            name = str(space)
+        else:
+            try:
+                name = spaces.find_dataset(dataset)
+            except UserError as exc:
+                if "several spaces" in str(exc):
+                    raise
+                raise UserError(f"unknown dataset {dataset!r}: {exc}") from None
         if name not in spaces.names():
             raise UserError(f"unknown space {name!r}; known: {', '.join(spaces.names())}")
         if table is not None:
