@@ -215,8 +215,13 @@ def run(predictor: str | None, search: str, space: str | None, dataset: str, sou
             best = (f"best test {row['best_test']:.2f}% (index {row['best_index']}, {metric} {row['best_metric']:.2f}%)")
             to = f"to {row['threshold']:g}% test"
         else:
-            best = (f"best {report} {_value(row, 'best_test', rpct)} (index {row['best_index']}, {metric} "
-                    f"{_value(row, 'best_metric', percent)}, {better} is better)")
+            if report == metric:  # no test metric: the report is the table's mean of the search metric
+                mean = f", mean over seeds {_value(row, 'best_test', rpct)}" if oracle == "seed" else ""
+                best = (f"best {metric} {_value(row, 'best_metric', percent)} (index {row['best_index']}{mean}, "
+                        f"{better} is better)")
+            else:
+                best = (f"best {report} {_value(row, 'best_test', rpct)} (index {row['best_index']}, {metric} "
+                        f"{_value(row, 'best_metric', percent)}, {better} is better)")
             to = f"to {report} {'>=' if bm.metric(report).direction == 'max' else '<='} {row['threshold']:.6g}"
         click.echo(
             f"seed {seed}: {best}"
