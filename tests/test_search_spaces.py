@@ -261,3 +261,36 @@ def test_run_on_a_min_metric_space_prints_by_direction(tmp_path, capsys):
     runs = pd.read_csv(tmp_path / "runs.csv")
     assert list(runs["space"]) == ["fcnet"] * 2 and list(runs["oracle"]) == ["seed"] * 2
     assert set(runs["direction"]) == {"min"} and (runs["best_metric"] > 0).all()
+
+
+def test_the_space_view_keeps_the_nb201_names_on_every_space(benchmarks):
+    from nasbench_rank.loop.view import SpaceView
+
+    for space in (benchmarks["nbgraph"].space, benchmarks["nbgraph"].space_of("proteins"), benchmarks["fcnet"].space):
+        view = SpaceView(space)
+        element = tuple(int(v) for v in space.element(123))
+        assert view.n_cells == view.size == space.size and view.all_cells().shape == (space.size, space.width)
+        assert view.mutations(element) == view.neighbours(element) == space.neighbours(element)
+        assert view.to_ordinal(element) == 123 and view.from_ordinal(123) == element
+        assert view.format_cell(element) == space.format(element)
+        assert view.has_equivalence == space.has_equivalence and not hasattr(view, "n_edges")
+        with pytest.raises(ValueError):
+            view.validate((99,) * space.width)
+    nb201 = SpaceView()
+    assert (nb201.name, nb201.n_edges, nb201.n_ops, nb201.n_cells) == ("nb201", 6, 5, 15625)
+
+
+def test_fit_cache_keys_name_the_space(benchmarks, ridge, monkeypatch):
+    import nasbench_rank.search as search
+
+    keys = []
+    real = search.cached_fit
+
+    def spy(key, fit, sha, make=None):
+        keys.append(key)
+        return real(key, fit, sha, make=make)
+
+    monkeypatch.setattr(search, "cached_fit", spy)
+    run_search(ridge, "topk", dataset="cora", n_train=30, budget=12, seed=0, table=benchmarks["nbgraph"])
+    run_search(ridge, "topk", dataset="naval", n_train=30, budget=12, seed=0, table=benchmarks["fcnet"])
+    assert [k[2] for k in keys] == ["nbgraph", "fcnet"] and keys[0][3] == "cora"

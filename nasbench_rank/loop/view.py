@@ -134,14 +134,18 @@ class SpaceView:
 class SearchView:
     """A strategy's read-only window on its search (the runner updates it between calls).
 
-    - `space`: a `SpaceView`; `rng`: a `numpy.random.Generator` seeded from the run's seed (draw all
-      randomness from it, so that a seed reproduces a run);
+    - `space`: a `SpaceView` of the searched dataset's space; `fidelities`: the request fidelities it
+      offers (`FULL`, and 12 on NAS-Bench-201); `rng`: a `numpy.random.Generator` seeded from the
+      run's seed (draw all randomness from it, so that a seed reproduces a run);
     - `observations`: the strategy's own results so far, in the order they arrived, as a tuple of
-      `Observation(cell, fidelity, value, cost)`; `observations_at(fidelity)`; `best(fidelity)`;
+      `Observation(cell, fidelity, value, cost)` (value: a utility, higher is better);
+      `observations_at(fidelity)`; `best(fidelity)`;
     - `pending`: requests proposed but not yet answered (in flight on a simulated worker or queued);
-    - `evaluated_mask(fidelity)` / `is_evaluated(cell, fidelity)`: what was paid for (repeats are free);
+    - `evaluated_mask(fidelity)` / `is_evaluated(cell, fidelity)`: what was paid for (repeats are free),
+      a (space.size,) bool mask over ordinals;
     - budget: `evals_left` (None without an evaluation budget), `gpu_hours_left` (None without a
-      GPU-hour budget), `evals_used`, `gpu_hours_used`; `workers` (simulated) and `clock_hours`;
+      GPU-hour budget), `evals_used`, `gpu_hours_used` (NaN on a space priced in evaluations);
+      `workers` (simulated) and `clock_hours`;
     - predictor: `has_predictor`, `has_std`, `score(cells)` (predicted search metric, higher is
       better; None when there is no predictor or it has no model yet), `std(cells)` (None likewise;
       a UserError when the predictor has no `predict_std`).
