@@ -153,11 +153,15 @@ class Oracle:
         order = getattr(bm, "_order", None) if getattr(bm, "name", "") == "nb201" else None
         self._index = None if order is None else np.asarray(order, dtype=np.int64)
         self._paid: dict[tuple[int, int], Entry] = {}
+        self._ordinals: dict[tuple[int, ...], int] = {}  # requests' cells are validated tuples
         self.ledger: list[Entry] = []
         self.gpu_seconds = 0.0
 
     def ordinal_of(self, cell: tuple[int, ...]) -> int:
-        return int(self.space.ordinal(cell))
+        ordinal = self._ordinals.get(cell)
+        if ordinal is None:
+            ordinal = self._ordinals[cell] = int(self.space.ordinal(cell))
+        return ordinal
 
     def index_of(self, cell: tuple[int, ...]) -> int:
         """The row index of a cell (NB201: the official index; elsewhere the ordinal)."""
