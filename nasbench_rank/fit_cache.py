@@ -68,7 +68,8 @@ def entry_path(folder: str | os.PathLike, key: tuple, table_sha256: str) -> Path
     return Path(folder) / f"{digest}.npz"
 
 
-def _read(path: Path, name: str, kwargs: dict[str, Any], key: tuple) -> tuple[Any, float] | None:
+def _read(path: Path, name: str, kwargs: dict[str, Any], key: tuple,
+          make: Callable[[], Any] | None = None) -> tuple[Any, float] | None:
     if not path.exists():
         return None
     try:
@@ -78,7 +79,8 @@ def _read(path: Path, name: str, kwargs: dict[str, Any], key: tuple) -> tuple[An
             raise ValueError("it belongs to another key")
         from .plugins import get_plugins
 
-        model = persist.load_state(get_plugins().predictors.create(name, **kwargs), tree, arrays)
+        blank = make() if make is not None else get_plugins().predictors.create(name, **kwargs)
+        model = persist.load_state(blank, tree, arrays)
         return model, float(meta["seconds"])
     except Exception as exc:  # whatever is wrong with it, nothing in it ran: refit
         warnings.warn(f"discarding unreadable fit cache entry {path} ({type(exc).__name__}: {exc}); refitting",
@@ -87,12 +89,16 @@ def _read(path: Path, name: str, kwargs: dict[str, Any], key: tuple) -> tuple[An
         return None
 
 
-def cached_fit(key: tuple, fit: Fit, table_sha256: str | None = None) -> tuple[Any, float]:
+def cached_fit(key: tuple, fit: Fit, table_sha256: str | None = None,
+               make: Callable[[], Any] | None = None) -> tuple[Any, float]:
     """The (model, fit seconds) for `key`: from this process, the disk cache, or `fit()`.
 
     `key` is (predictor name, JSON of its settings, ...the rest of what determines the fit); the disk
     cache is used only for keys of that shape, since a cached model is rebuilt through the registry.
-    table_sha256: the checksum of the table the fit reads (default: that of `bench.load()`)."""
+    table_sha256: the checksum of the table the fit reads (default: that of `bench.load()`). `make`:
+    builds the blank predictor a disk entry is loaded into (as the fit built it: seeded, given its
+    space); default: the registry's predictor with the key's settings. Keys name the space (search
+    keys: name, settings, space, source, metric, n_train, seed)."""
     if key in _MEMORY:
         _MEMORY.move_to_end(key)
         return _MEMORY[key]
@@ -104,7 +110,7 @@ def cached_fit(key: tuple, fit: Fit, table_sha256: str | None = None) -> tuple[A
         path = entry_path(folder, key, table_sha256 or _table_sha256())
         path.parent.mkdir(parents=True, exist_ok=True)
         with filelock.FileLock(str(path.with_suffix(".lock"))):
-            frozen = _read(path, *predictor, key)
+            frozen = _read(path, *predictor, key, make)
             if frozen is None:
                 frozen = fit()
                 model, seconds = frozen

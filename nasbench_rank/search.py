@@ -4,6 +4,18 @@ Every row names its protocol (space, predictor, loss, search and its settings, m
 metric, budgets, simulated workers, refit schedule, n_train, cost model, version, table checksum), so
 rows from different settings can share a table without losing their meaning. The loop itself runs in
 `loop.runner`; this module sets it up and writes the rows.
+
+Directions: the search sees utilities (higher is better: a `min` metric negated), but rows report
+every value in the metric's own units: `best_metric`, `optimum_metric`, the trace's `value` and
+`best_value` are the metric itself (NB201: percent; FCNet: the validation MSE, which decreases as the
+search improves), and `direction` says which way is better. `best_test`, `optimum_test` and
+`threshold` are the report metric (`report_metric`: `test` where the benchmark has one, else its
+default metric), compared by that metric's direction. `evals_to_optimum` counts evaluations until
+the best-so-far (by what the search observed) is one of the optimum's ties
+(`Benchmark.optimum(dataset, metric).ties`). `oracle`: "mean" (the table's mean over training seeds)
+or "seed" (one seed's result per evaluation). On a space priced in evaluations (`cost_unit`
+"evaluations": NAS-Bench-Graph) the GPU-hour and clock columns are NaN and `cost_model` says so.
+`index` columns are NB201's official index, the ordinal elsewhere.
 """
 
 from __future__ import annotations
@@ -15,11 +27,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import __version__, bench, space
+from . import __version__, bench
 from .errors import UserError
 from .fit_cache import cached_fit
-from .loop.oracle import Oracle, check_budget
-from .loop.protocol import COST_MODEL, FULL
+from .loop.oracle import NOISE, Oracle, as_benchmark, check_budget, cost_model, fidelity_names, to_utility
+from .loop.protocol import FULL
 from .loop.runner import run_loop
 from .loop.surrogate import Surrogate, check_mode
 from .loop.view import SearchView
@@ -27,14 +39,16 @@ from .plugins import get_plugins
 from .provenance import PROVENANCE_COLUMNS, provenance
 from .seeding import apply_seed
 
-#: Test accuracy (%) that counts as "good enough" on each dataset. CIFAR-10's 94.0 is the article's;
-#: the others sit a similar distance below their optimum (73.51, 47.31): about the top 0.1% of cells.
+#: NB201: test accuracy (%) that counts as "good enough" on each dataset (`NB201Benchmark.threshold`).
+#: CIFAR-10's 94.0 is the article's; the others sit a similar distance below their optimum (73.51,
+#: 47.31): about the top 0.1% of cells. Other spaces: `Benchmark.threshold`.
 THRESHOLDS: dict[str, float] = {"cifar10": 94.0, "cifar100": 73.0, "imagenet16": 46.0}
 
 #: What identifies a setting: with the seed, the key under which rows are merged and replaced.
 PROTOCOL_COLUMNS: tuple[str, ...] = (
     "space", "predictor", "loss", "search", "search_kwargs", "predictor_kwargs", "mode", "source", "dataset",
     "metric", "budget", "gpu_hours_budget", "workers", "refit_every", "warm_every", "n_train", "cost_model", "version",
+    "oracle",
 )
 #: Columns of the run row, in order (the CSV writers and the README use this list).
 RUN_COLUMNS: tuple[str, ...] = (
@@ -46,27 +60,33 @@ RUN_COLUMNS: tuple[str, ...] = (
     "gpu_hours", "fit_seconds_total", "n_fits", "search_seconds_excl_fit", "search_seconds_per_eval", "version",
     "space", "gpu_hours_budget", "workers", "refit_every", "warm_every", "cost_model", "evals_12ep", "n_warm_starts",
     "gpu_hours_to_threshold", "gpu_hours_to_optimum", "clock_hours", "clock_hours_to_threshold",
-    "clock_hours_to_optimum",
+    "clock_hours_to_optimum", "direction", "report_metric", "oracle",
 ) + PROVENANCE_COLUMNS
 TRACE_COLUMNS: tuple[str, ...] = PROTOCOL_COLUMNS + (
     "seed", "eval", "index", "fidelity", "value", "test", "cost_gpu_hours", "best_value", "best_test", "best_index",
-    "gpu_hours", "clock_hours",
+    "gpu_hours", "clock_hours", "direction", "report_metric",
 ) + PROVENANCE_COLUMNS
-SPACE = "nb201"
 
 
 def _kwargs_text(kwargs: dict[str, Any]) -> str:
     return ";".join(f"{k}={kwargs[k]}" for k in sorted(kwargs))
 
 
-def pretraining_set(table: bench.Table, source: str, metric: str, n_train: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(cells, labels as fractions, benchmark indices) of the `n_train` pretraining cells of a seed."""
-    if not 2 <= n_train <= space.N_CELLS:
-        raise UserError(f"n_train must be in 2..{space.N_CELLS}, got {n_train}")
+def pretraining_set(table, source: str, metric: str, n_train: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(elements, labels as utilities, row indices) of the `n_train` pretraining elements of a seed,
+    drawn from the source dataset's space. `table`: a `spaces.Benchmark` (or a NAS-Bench-201 table).
+    Row indices are NB201's official indices, the ordinals elsewhere; NB201 labels are fractions."""
+    bm = as_benchmark(table)
+    source = bm.canonical_dataset(source)
+    space = bm.space_of(source)
+    if not 2 <= n_train <= space.size:
+        raise UserError(f"n_train must be in 2..{space.size}, got {n_train}")
     cells = space.sample(np.random.default_rng([seed, 1]), n_train)
-    indices = table.indices_of(cells)
-    labels = table.accuracy(source, metric, fraction=True)[indices]
-    return cells, labels, indices
+    ordinals = space.ordinals(cells)
+    labels = to_utility(bm.metric(metric), bm.values(source, metric))[ordinals]
+    order = getattr(bm, "_order", None) if bm.name == "nb201" else None
+    indices = ordinals if order is None else np.asarray(order)[ordinals]
+    return cells, np.asarray(labels, dtype=np.float32), indices
 
 
 def seeded(model: Any, seed: int, explicit: dict) -> Any:
@@ -82,28 +102,73 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
-def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", source: str = "cifar10",
+def resolve(dataset: str, space: Any = None, table: Any = None) -> tuple[Any, str]:
+    """(benchmark, canonical dataset): `space` names the space (or is None: the one space that has a
+    dataset of that name, `spaces.find_dataset`); `table` is a Benchmark or a NAS-Bench-201 table to
+    use instead of loading one."""
+    from . import spaces
+
+    if table is not None and not isinstance(table, bench.Table):
+        bm = table
+        if space is not None and str(space) != bm.name:
+            raise UserError(f"space {space!r} does not match the benchmark given ({bm.name!r})")
+    else:
+        if space is not None:
+            name = str(space)
+        else:
+            try:
+                name = spaces.find_dataset(dataset)
+            except UserError as exc:
+                if "several spaces" in str(exc):
+                    raise
+                raise UserError(f"unknown dataset {dataset!r}: {exc}") from None
+        if name not in spaces.names():
+            raise UserError(f"unknown space {name!r}; known: {', '.join(spaces.names())}")
+        if table is not None:
+            if name != "nb201":
+                raise UserError(f"a NAS-Bench-201 table was given for space {name!r}")
+            bm = as_benchmark(table)
+        else:
+            bm = spaces.load(name)
+    return bm, bm.canonical_dataset(dataset)
+
+
+def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", source: str | None = None,
                mode: str = "pretrained", budget: int | None = 210, metric: str = "valid", seed: int = 0,
                n_train: int = 900, loss: str | None = None, predictor_kwargs: dict | None = None,
                search_kwargs: dict | None = None, table=None, gpu_hours: float | None = None, workers: int = 1,
-               refit_every: int = 1, warm_every: int = 0,
+               refit_every: int = 1, warm_every: int = 0, space: Any = None, oracle: str = "mean",
                progress: Callable[[int], None] | None = None) -> tuple[dict, list[dict]]:
     """Run one search and return (run row, trace rows).
 
-    The budget is `budget` paid evaluations (any fidelity) and/or `gpu_hours` of training; `workers`
-    simulated GPUs evaluate asynchronously (1: sequential). `mode` says what the predictor learns
-    from (see `loop.surrogate.Surrogate`); the framework refits it before every ask when
-    `refit_every` new 200-epoch observations have arrived, and warm-starts it (`partial_fit`) every
-    `warm_every` observations in between (0: never). Without a predictor `mode` must stay at its
-    default and the row says `none`. Pretraining labels are the source dataset's search metric; when
-    source == dataset they are evaluations of the searched dataset and the row counts them in
-    `pretrain_evals` with `pretrain_same_dataset` True. The predictor is seeded by `seeded`.
+    `dataset` is searched in `space` (a space name; None: the one space that has a dataset of that
+    name). `table`: the benchmark to read (a `spaces.Benchmark`, or a NAS-Bench-201 `bench.Table`);
+    default: the space's own. The budget is `budget` paid evaluations (any fidelity) and/or
+    `gpu_hours` of training (refused on a space priced in evaluations); `workers` simulated GPUs
+    evaluate asynchronously (1: sequential). `mode` says what the predictor learns from (see
+    `loop.surrogate.Surrogate`); the framework refits it before every ask when `refit_every` new
+    full-fidelity observations have arrived, and warm-starts it (`partial_fit`) every `warm_every`
+    observations in between (0: never). Without a predictor `mode` must stay at its default and the
+    row says `none`. Pretraining labels are the source dataset's search metric as utilities (higher
+    is better; NB201: fractions); `source` defaults to cifar10 on NB201 and to the searched dataset
+    elsewhere; when source == dataset they are evaluations of the searched dataset and the row counts
+    them in `pretrain_evals` with `pretrain_same_dataset` True. The predictor is seeded by `seeded`
+    and given the benchmark's whole space (`spaces.give_space`). `oracle`: "mean" (the table's value)
+    or "seed" (one training seed's result per evaluation, see `loop.oracle.Oracle`).
     """
+    from .spaces import give_space
+
     plugins = get_plugins()
-    dataset = bench.canonical_dataset(dataset)
-    source = bench.canonical_dataset(source)
-    bench.check_metric(metric)
+    bm, dataset = resolve(dataset, space, table)
+    if source is None:
+        source = "cifar10" if bm.name == "nb201" else dataset
+    source = bm.canonical_dataset(source)
+    if bm.name == "nb201":
+        bench.check_metric(metric)
+    metric = bm.metric(metric).name
     check_mode(mode)
+    if oracle not in NOISE:
+        raise UserError(f"unknown oracle {oracle!r}; known: {', '.join(NOISE)}")
     seed = _check_int("seed", seed, 0)
     if budget is not None:
         budget = _check_int("budget", budget, 1)
@@ -111,7 +176,8 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
         if isinstance(gpu_hours, bool) or not isinstance(gpu_hours, (int, float, np.floating)):
             raise UserError(f"GPU-hours must be a positive number, got {gpu_hours!r}")
         gpu_hours = float(gpu_hours)
-    check_budget(budget, gpu_hours)
+    searched = bm.space_of(dataset)
+    check_budget(budget, gpu_hours, searched.size, searched.name, bm.cost_unit)
     workers = _check_int("workers", workers, 1)
     refit_every = _check_int("refit_every", refit_every, 1)
     warm_every = _check_int("warm_every", warm_every, 0)
@@ -131,11 +197,22 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
     init = int(getattr(strategy, "init", 0) or 0)
     if budget is not None and init > budget:
         raise UserError(f"budget {budget} is smaller than the {init} cells search {search!r} starts with")
-    table = table if table is not None else bench.load()
+    fidelities = fidelity_names(bm, dataset)
+    missing = [f for f in getattr(strategy, "needs_fidelities", ()) if f not in fidelities]
+    if missing:
+        raise UserError(f"search {search!r} needs the {missing[0]}-epoch fidelity; dataset {dataset!r} of space "
+                        f"{bm.name!r} has only the full one")
+    rng_oracle = np.random.default_rng([seed, 3])
+    the_oracle = Oracle(bm, dataset, metric, noise=oracle, rng=rng_oracle)  # refuses 'seed' without per-seed data
 
     explicit = dict(predictor_kwargs)
-    make = None if predictor is None else (
-        lambda: seeded(plugins.predictors.create(predictor, **predictor_kwargs), seed, explicit))
+
+    def build() -> Any:
+        model = seeded(plugins.predictors.create(predictor, **predictor_kwargs), seed, explicit)
+        give_space(model, bm.space, predictor, explicit)  # the whole space, also for a subspace's dataset
+        return model
+
+    make = None if predictor is None else build
     if make is not None:  # built once now: a rejected setting fails, and imports happen, before any fit
         prototype = make()
         if getattr(strategy, "needs_std", False) and not callable(getattr(prototype, "predict_std", None)):
@@ -144,7 +221,7 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
     pretraining = predictor is not None and mode != "online"
     pre_cells = pre_y = pre_idx = None
     if pretraining:
-        pre_cells, pre_y, pre_idx = pretraining_set(table, source, metric, n_train, seed)
+        pre_cells, pre_y, pre_idx = pretraining_set(bm, source, metric, n_train, seed)
     frozen = None
     if pretraining:
         def fit() -> tuple[Any, float]:
@@ -152,59 +229,75 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
             model.fit(pre_cells, pre_y)
             return model, time.perf_counter() - start
 
-        key = (predictor, json.dumps(predictor_kwargs, sort_keys=True, default=str), source, metric, n_train, seed)
-        frozen = cached_fit(key, fit, table.sha256)  # shared by the grid's workers; never unpickled
+        key = (predictor, json.dumps(predictor_kwargs, sort_keys=True, default=str), bm.name, source, metric,
+               n_train, seed)
+        # shared by the grid's workers; never unpickled
+        frozen = cached_fit(key, fit, bm.checksum(source).sha256, make=make)
     surrogate = Surrogate(make, mode, pre_cells, pre_y, same_dataset=source == dataset, frozen=frozen,
-                          refit_every=refit_every, warm_every=warm_every, name=predictor or "none")
+                          refit_every=refit_every, warm_every=warm_every, name=predictor or "none", space=searched)
     pretrain_fit = surrogate.fit_seconds
 
-    oracle = Oracle(table, dataset, metric)
     view = SearchView(np.random.default_rng([seed, 2]), surrogate.scorer if surrogate.active else None,
-                      workers=workers, evals_left=budget, gpu_hours_left=gpu_hours)
+                      workers=workers, evals_left=budget, gpu_hours_left=gpu_hours, space_=searched,
+                      fidelities=tuple(fidelities))
     start = time.perf_counter()
-    run_loop(strategy, search, oracle, surrogate, view, max_evals=budget, max_gpu_hours=gpu_hours,
+    run_loop(strategy, search, the_oracle, surrogate, view, max_evals=budget, max_gpu_hours=gpu_hours,
              workers=workers, progress=progress)
     wall = time.perf_counter() - start
     search_fit = surrogate.fit_seconds - pretrain_fit
 
     protocol = {
-        "space": SPACE, "predictor": predictor or "none", "loss": loss or "", "search": search,
+        "space": bm.name, "predictor": predictor or "none", "loss": loss or "", "search": search,
         "search_kwargs": _kwargs_text(search_kwargs),
         "predictor_kwargs": _kwargs_text({k: v for k, v in predictor_kwargs.items() if k != "loss"}),
         "mode": mode if predictor is not None else "none", "source": source if pretraining else "",
         "dataset": dataset, "metric": metric, "budget": budget if budget is not None else "",
         "gpu_hours_budget": gpu_hours if gpu_hours is not None else "", "workers": workers,
         "refit_every": refit_every, "warm_every": warm_every,
-        "n_train": n_train if pretraining else 0, "cost_model": COST_MODEL, "version": __version__,
+        "n_train": n_train if pretraining else 0, "cost_model": cost_model(bm, dataset), "version": __version__,
+        "oracle": oracle,
     }
-    prov = provenance(table)
-    trace = _trace(oracle, protocol, seed, prov)
-    run = _summary(table, oracle, trace, protocol, seed)
+    prov = provenance(bm.checksum(dataset))
+    hours = bm.cost_unit == "seconds"
+    trace = _trace(the_oracle, protocol, seed, prov, hours)
+    run = _summary(bm, the_oracle, trace, protocol, seed, hours)
+    if pretraining and hours:
+        pre_hours = float(np.asarray(bm.cost(source), dtype=np.float64)[bm.space_of(source).ordinals(pre_cells)].sum()
+                          / 3600.0)
+    else:
+        pre_hours = 0.0 if not pretraining else math.nan
     run.update(
         pretrain_evals=len(pre_idx) if pretraining else 0,
         pretrain_same_dataset=bool(pretraining and source == dataset),
-        pretrain_gpu_hours=float(table.train_seconds(source)[pre_idx].sum() / 3600.0) if pretraining else 0.0,
+        pretrain_gpu_hours=pre_hours,
         fit_seconds_total=surrogate.fit_seconds,
         n_fits=surrogate.n_fits,
         n_warm_starts=surrogate.n_warm,
         search_seconds_excl_fit=wall - search_fit,
-        search_seconds_per_eval=(wall - search_fit) / max(oracle.n_evals, 1),
+        search_seconds_per_eval=(wall - search_fit) / max(the_oracle.n_evals, 1),
         **prov,
     )
     return {c: run[c] for c in RUN_COLUMNS}, trace
 
 
-def _trace(oracle: Oracle, protocol: dict, seed: int, prov: dict) -> list[dict]:
-    """One row per paid evaluation, in the order they finished; best-so-far over 200-epoch results."""
+def _trace(oracle: Oracle, protocol: dict, seed: int, prov: dict, hours: bool = True) -> list[dict]:
+    """One row per paid evaluation, in the order they finished; best-so-far over full-fidelity results
+    (by utility). `value` and `best_value` are in the search metric's own units (NB201: percent; a
+    `min` metric's own value, not its negation); `test` is the report metric. GPU-hour and clock
+    columns are NaN on a space priced in evaluations."""
     rows, best = [], None
+    nan = math.nan
     for e in oracle.ledger:
         if e.fidelity == FULL and (best is None or e.value > best.value):
             best = e
         rows.append({**protocol, "seed": seed, "eval": e.number, "index": e.index, "fidelity": e.fidelity,
-                     "value": 100.0 * e.value, "test": e.test, "cost_gpu_hours": e.cost / 3600.0,
-                     "best_value": 100.0 * best.value if best else math.nan,
-                     "best_test": best.test if best else math.nan, "best_index": best.index if best else -1,
-                     "gpu_hours": e.gpu_seconds / 3600.0, "clock_hours": e.finished_at / 3600.0, **prov})
+                     "value": oracle.to_metric(e.value), "test": e.test,
+                     "cost_gpu_hours": e.cost / 3600.0 if hours else nan,
+                     "best_value": oracle.to_metric(best.value) if best else nan,
+                     "best_test": best.test if best else nan, "best_index": best.index if best else -1,
+                     "gpu_hours": e.gpu_seconds / 3600.0 if hours else nan,
+                     "clock_hours": e.finished_at / 3600.0 if hours else nan,
+                     "direction": oracle.direction, "report_metric": oracle.report_metric, **prov})
     return rows
 
 
@@ -213,32 +306,47 @@ def _first(trace: list[dict], hit, column: str = "eval") -> float:
     return next((float(r[column]) for r in trace if hit(r)), math.nan)
 
 
-def _summary(table: bench.Table, oracle: Oracle, trace: list[dict], protocol: dict, seed: int) -> dict:
+def threshold_of(bm, dataset: str) -> float:
+    """The report metric's value that counts as "good enough" (`Benchmark.threshold`: NB201 keeps
+    `THRESHOLDS`; elsewhere the value of the best 0.1% of elements)."""
+    return float(bm.threshold(dataset))
+
+
+def _summary(bm, oracle: Oracle, trace: list[dict], protocol: dict, seed: int, hours: bool = True) -> dict:
     dataset, metric = protocol["dataset"], protocol["metric"]
-    optima = set(int(i) for i in table.optimum_indices(dataset, metric))
-    opt_index, opt_value = table.optimum(dataset, metric)
-    threshold = THRESHOLDS[dataset]
+    opt = bm.optimum(dataset, metric)
+    optima = set(oracle.row_index(o) for o in opt.ties)
+    opt_ordinal = min(opt.ties, key=oracle.row_index)  # NB201: the lowest official index, as always
+    report = oracle.report_metric
+    report_values = bm.values(dataset, report)
+    threshold = threshold_of(bm, dataset)
+    report_max = bm.metric(report).direction == "max"
     best = oracle.best(FULL)
-    at_threshold = lambda r: r["best_test"] >= threshold  # noqa: E731 (NaN before any 200-epoch result: False)
+    # NaN before any full-fidelity result: False either way
+    at_threshold = (lambda r: r["best_test"] >= threshold) if report_max else (lambda r: r["best_test"] <= threshold)
     at_optimum = lambda r: r["best_index"] in optima  # noqa: E731
     to_threshold = _first(trace, at_threshold)
     to_optimum = _first(trace, at_optimum)
+    nan = math.nan
+    valid = bm.values(dataset, "valid") if "valid" in bm.metrics else None
+    best_ordinal = oracle.ordinal_of(best.cell) if best else None
     return {
         **protocol, "seed": seed, "evals": oracle.n_evals,
         "evals_12ep": sum(e.fidelity != FULL for e in oracle.ledger),
-        "best_metric": 100.0 * best.value if best else math.nan,
-        "best_valid": table.query(best.index, dataset, "valid") if best else math.nan,
-        "best_test": best.test if best else math.nan,
+        "best_metric": oracle.to_metric(best.value) if best else nan,
+        "best_valid": float(valid[best_ordinal]) if best and valid is not None else nan,
+        "best_test": best.test if best else nan,
         "best_index": best.index if best else -1,
         "threshold": threshold, "evals_to_threshold": to_threshold, "reached_threshold": not math.isnan(to_threshold),
-        "optimum_metric": opt_value, "evals_to_optimum": to_optimum, "reached_optimum": not math.isnan(to_optimum),
-        "optimum_test": table.query(opt_index, dataset, "test"),
-        "gpu_hours": oracle.gpu_seconds / 3600.0,
-        "gpu_hours_to_threshold": _first(trace, at_threshold, "gpu_hours"),
-        "gpu_hours_to_optimum": _first(trace, at_optimum, "gpu_hours"),
-        "clock_hours": max((e.finished_at for e in oracle.ledger), default=0.0) / 3600.0,
-        "clock_hours_to_threshold": _first(trace, at_threshold, "clock_hours"),
-        "clock_hours_to_optimum": _first(trace, at_optimum, "clock_hours"),
+        "optimum_metric": float(opt.value), "evals_to_optimum": to_optimum, "reached_optimum": not math.isnan(to_optimum),
+        "optimum_test": float(report_values[opt_ordinal]),
+        "gpu_hours": oracle.gpu_seconds / 3600.0 if hours else nan,
+        "gpu_hours_to_threshold": _first(trace, at_threshold, "gpu_hours") if hours else nan,
+        "gpu_hours_to_optimum": _first(trace, at_optimum, "gpu_hours") if hours else nan,
+        "clock_hours": max((e.finished_at for e in oracle.ledger), default=0.0) / 3600.0 if hours else nan,
+        "clock_hours_to_threshold": _first(trace, at_threshold, "clock_hours") if hours else nan,
+        "clock_hours_to_optimum": _first(trace, at_optimum, "clock_hours") if hours else nan,
+        "direction": oracle.direction, "report_metric": report,
     }
 
 

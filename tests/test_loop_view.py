@@ -130,3 +130,60 @@ def test_the_walk_finds_the_table_when_it_is_reachable(table):
     holder = types.SimpleNamespace(fn=lambda: oracle)
     assert "Oracle" in forbidden(reachable(holder), table)
     assert "Table" in forbidden(reachable(holder), table)
+
+
+def forbidden_in(objects, bm, dataset) -> list[str]:
+    """What in `objects` is ground truth of any space: a benchmark, an oracle, ledger entries, frames,
+    or an array holding a metric's values (or utilities, or fractions, or per-seed results) of `dataset`."""
+    from nasbench_rank.spaces import Benchmark
+
+    truth = []
+    for name in bm.metrics:
+        values = np.asarray(bm.values(dataset, name), dtype=np.float64)
+        truth += [values, -values, values / 100.0]
+    per_seed = bm.per_seed(dataset, bm.default_metric)
+    if per_seed is not None:
+        truth += [per_seed.reshape(-1), -per_seed.reshape(-1)]
+    found = []
+    for obj in objects:
+        if isinstance(obj, (Benchmark, bench.Table, Oracle, LedgerEntry, pd.DataFrame, pd.Series)):
+            found.append(type(obj).__name__)
+        elif isinstance(obj, np.ndarray) and obj.dtype.kind == "f" and obj.size >= 1000:
+            flat = obj.reshape(-1).astype(np.float64)
+            for t in truth:
+                if flat.shape == t.shape and np.allclose(flat, t, rtol=1e-6, atol=0, equal_nan=True):
+                    found.append("a table column")
+    return found
+
+
+@pytest.mark.parametrize("space_name, dataset", [("nbgraph", "cora"), ("nbgraph", "proteins"),
+                                                 ("fcnet", "naval_propulsion"), ("nb201", "cifar100")])
+@pytest.mark.parametrize("mode", [None, "online", "pretrained+online"])
+def test_nothing_reachable_from_the_view_leads_to_ground_truth_on_every_space(probe, space_name, dataset, mode):
+    from space_predictor import registered
+
+    from nasbench_rank import spaces
+
+    pytest.importorskip("nas_bench_graph")
+    bm = spaces.load(space_name)
+    with registered() as ridge:
+        kwargs = {} if mode is None else {"mode": mode, "n_train": 20}
+        run_search(ridge if mode else None, "probe-test-only", dataset=dataset, budget=8, seed=1, table=bm,
+                   oracle="seed" if space_name == "fcnet" else "mean", **kwargs)
+    assert len(probe.walks) == 8
+    for objects in (probe.walks[0], probe.walks[-1]):
+        assert forbidden_in(objects, bm, dataset) == []
+        names = {type(o).__name__ for o in objects}
+        assert {"SearchView", "SpaceView", "Generator"} <= names
+        if mode is not None:  # the predictor is reached (an online one once it has a model)
+            assert "Scorer" in names and ("SpaceRidge" in names or (mode == "online" and objects is probe.walks[0]))
+
+
+def test_the_walk_finds_a_benchmark_when_it_is_reachable():
+    from nasbench_rank import spaces
+
+    bm = spaces.load("fcnet")
+    oracle = Oracle(bm, "naval")
+    holder = types.SimpleNamespace(fn=lambda: oracle, values=bm.values("naval", "valid").copy())
+    found = forbidden_in(reachable(holder), bm, "naval_propulsion")
+    assert "Oracle" in found and "FCNetBenchmark" in found and "a table column" in found

@@ -12,7 +12,7 @@ import click
 
 from .. import atomic, bench
 from ..errors import UserError
-from ..loop.protocol import COST_MODEL
+from ..loop.oracle import NOISE
 from ..loop.surrogate import MODES
 from ..plugins import get_plugins
 from ..provenance import unverified_note
@@ -105,47 +105,77 @@ def _hours(value: float) -> str:
     return "not reached" if math.isinf(value) or math.isnan(value) else f"{value:.1f}"
 
 
+def _value(row: dict, column: str, percent: bool) -> str:
+    value = row[column]
+    return f"{value:.2f}%" if percent else f"{value:.6g}"
+
+
 @click.command()
 @click.option("--predictor", default=None, help="predictor plugin (see `nasbench-rank plugins`); omit for a search without one")
 @click.option("--search", "search", default="topk", show_default=True, help="search strategy plugin")
-@click.option("--dataset", default="cifar10", show_default=True, help="dataset searched: cifar10, cifar100, imagenet16")
-@click.option("--source", default="cifar10", show_default=True, help="dataset the predictor is pretrained on")
+@click.option("--space", default=None,
+              help="search space (see `nasbench-rank plugins`) [default: the one space that has --dataset]")
+@click.option("--dataset", default="cifar10", show_default=True,
+              help="dataset searched (nb201: cifar10, cifar100, imagenet16; nbgraph: cora, ...; fcnet: naval_propulsion, ...)")
+@click.option("--source", default=None,
+              help="dataset the predictor is pretrained on [default: cifar10 on nb201, else the searched one]")
 @click.option("--mode", type=click.Choice(MODES), default=None, help="what the predictor learns from [default: pretrained]")
 @click.option("--budget", type=click.IntRange(min=1), default=None,
               help="paid evaluations (any fidelity) [default: 210 unless only --gpu-hours is given]")
 @click.option("--gpu-hours", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="GPU-hours of training the search may spend (alone or with --budget)")
+              help="GPU-hours of training the search may spend (alone or with --budget; not on a space without "
+                   "training times)")
 @click.option("--workers-sim", type=click.IntRange(min=1), default=1, show_default=True,
               help="simulated parallel workers (GPUs) evaluating asynchronously")
 @click.option("--refit-every", type=click.IntRange(min=1), default=1, show_default=True,
-              help="full refit of an online predictor after this many new 200-epoch results")
+              help="full refit of an online predictor after this many new full-fidelity results")
 @click.option("--warm-every", type=click.IntRange(min=0), default=0, show_default=True,
               help="warm start (partial_fit) between full refits after this many new results; 0: never")
-@click.option("--metric", type=click.Choice(bench.METRICS), default="valid", show_default=True, help="the metric the search sees")
+@click.option("--metric", default="valid", show_default=True,
+              help="the metric the search sees (nb201: valid or test; a metric of the space)")
+@click.option("--oracle", "oracle", type=click.Choice(NOISE), default="mean", show_default=True,
+              help="what an evaluation returns: the mean over training seeds, or one seed's result drawn with the "
+                   "run's rng (where the data has per-seed results)")
 @click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True, help="how many seeds to run")
 @click.option("--seed-start", type=click.IntRange(min=0), default=0, show_default=True, help="first seed")
 @click.option("--n-train", type=int, default=900, show_default=True, help="pretraining cells (pretrained modes)")
 @click.option("--loss", default=None, help="loss plugin for torch predictors")
 @click.option("--out-dir", type=click.Path(file_okay=False), default="results/run", show_default=True,
               help="where runs.csv and trace.csv go (merged: a rerun seed replaces its rows)")
-@click.option("--data", "data_path", type=click.Path(dir_okay=False), default=None, help="table CSV")
+@click.option("--data", "data_path", type=click.Path(dir_okay=False), default=None, help="NAS-Bench-201 table CSV")
 @click.option("--set", "predictor_set", multiple=True, metavar="KEY=VALUE", help="predictor setting (repeatable)")
 @click.option("--search-set", multiple=True, metavar="KEY=VALUE", help="search setting, e.g. pool=all (repeatable)")
-def run(predictor: str | None, search: str, dataset: str, source: str, mode: str | None, budget: int | None,
-        gpu_hours: float | None, workers_sim: int, refit_every: int, warm_every: int, metric: str, seeds: int,
-        seed_start: int, n_train: int, loss: str | None, out_dir: str, data_path: str | None,
+def run(predictor: str | None, search: str, space: str | None, dataset: str, source: str | None, mode: str | None,
+        budget: int | None, gpu_hours: float | None, workers_sim: int, refit_every: int, warm_every: int, metric: str,
+        oracle: str, seeds: int, seed_start: int, n_train: int, loss: str | None, out_dir: str, data_path: str | None,
         predictor_set: tuple[str, ...], search_set: tuple[str, ...]) -> None:
-    """Search NAS-Bench-201 with a predictor and a strategy; print per-seed and overall figures."""
+    """Search a space (NAS-Bench-201 by default) with a predictor and a strategy; print per-seed and
+    overall figures (best values in the metric's own units, better by its direction)."""
     from tqdm import tqdm
 
-    from ..loop.oracle import check_budget
-    from ..search import run_search
+    from ..loop.oracle import Oracle, check_budget, cost_model
+    from ..search import resolve, run_search
 
     if mode is not None and predictor is None:
         raise UserError(f"--mode {mode} needs --predictor")
     if budget is None and gpu_hours is None:
         budget = 210
-    check_budget(budget, gpu_hours)
+    table = None
+    if data_path is not None:
+        if space not in (None, "nb201"):
+            raise UserError(f"--data is a NAS-Bench-201 table; space {space!r} reads its own data")
+        table = bench.load(data_path)
+    bm, dataset = resolve(dataset, space, table)
+    if bm.name == "nb201" and table is None:
+        table = bench.load()
+    metric = bm.metric(metric).name
+    if bm.name == "nb201":
+        bench.check_metric(metric)
+    searched = bm.space_of(dataset)
+    check_budget(budget, gpu_hours, searched.size, searched.name, bm.cost_unit)
+    if source is not None:
+        bm.canonical_dataset(source)
+    Oracle(bm, dataset, metric, noise=oracle)  # refuses an oracle the data cannot give, before anything runs
     predictor_kwargs = parse_settings(predictor_set, "--set")
     search_kwargs = parse_settings(search_set, "--search-set")
     plugins = get_plugins()  # names, settings and dataset checked before the first seed prints anything
@@ -155,42 +185,68 @@ def run(predictor: str | None, search: str, dataset: str, source: str, mode: str
                     f"predictor {predictor!r}")
     if loss is not None:
         plugins.losses.get(loss)
-    bench.canonical_dataset(dataset)
-    bench.canonical_dataset(source)
-    table = bench.load(data_path)
-    note = unverified_note(table)
+    note = unverified_note(table) if table is not None else None
     if note:
         click.echo(note, err=True)
     out = Path(out_dir)
     runs: list[dict] = []
     key = PROTOCOL_COLUMNS + ("seed", "table_sha256")  # rows from another table stay beside these
+    percent = bm.metric(metric).unit == "%"
+    report_percent = lambda r: bm.metric(r["report_metric"]).unit == "%"  # noqa: E731
     for i, seed in enumerate(range(seed_start, seed_start + seeds), start=1):
-        click.echo(f"[{i}/{seeds}] seed {seed}: {predictor or 'no predictor'} + {search} on {dataset} ...", err=True)
+        click.echo(f"[{i}/{seeds}] seed {seed}: {predictor or 'no predictor'} + {search} on {dataset} ({bm.name}) ...",
+                   err=True)
         with tqdm(total=budget, desc=f"seed {seed}", unit="eval", file=sys.stderr, leave=False, disable=None) as bar:
             row, rows = run_search(predictor, search, dataset=dataset, source=source, mode=mode or "pretrained",
                                    budget=budget, gpu_hours=gpu_hours, workers=workers_sim, refit_every=refit_every,
                                    warm_every=warm_every, metric=metric, seed=seed, n_train=n_train, loss=loss,
-                                   predictor_kwargs=predictor_kwargs, search_kwargs=search_kwargs, table=table,
+                                   predictor_kwargs=predictor_kwargs, search_kwargs=search_kwargs,
+                                   table=table if bm.name == "nb201" else bm, space=bm.name, oracle=oracle,
                                    progress=lambda n: bar.update(n - bar.n))
         runs.append(row)
+        report, rpct = row["report_metric"], report_percent(row)
+        better = "higher" if row["direction"] == "max" else "lower"
+        if bm.cost_unit == "seconds":
+            hours = (f" (GPU-h {_hours(row['gpu_hours_to_optimum'])}, wall-clock h {_hours(row['clock_hours_to_optimum'])})",
+                     f"  GPU-hours {row['gpu_hours']:.1f}")
+        else:
+            hours = ("", "")
+        if bm.name == "nb201":
+            best = (f"best test {row['best_test']:.2f}% (index {row['best_index']}, {metric} {row['best_metric']:.2f}%)")
+            to = f"to {row['threshold']:g}% test"
+        else:
+            if report == metric:  # no test metric: the report is the table's mean of the search metric
+                mean = f", mean over seeds {_value(row, 'best_test', rpct)}" if oracle == "seed" else ""
+                best = (f"best {metric} {_value(row, 'best_metric', percent)} (index {row['best_index']}{mean}, "
+                        f"{better} is better)")
+            else:
+                best = (f"best {report} {_value(row, 'best_test', rpct)} (index {row['best_index']}, {metric} "
+                        f"{_value(row, 'best_metric', percent)}, {better} is better)")
+            to = f"to {report} {'>=' if bm.metric(report).direction == 'max' else '<='} {row['threshold']:.6g}"
         click.echo(
-            f"seed {seed}: best test {row['best_test']:.2f}% (index {row['best_index']}, {metric} {row['best_metric']:.2f}%)"
-            f"  evals to optimum {_evals(row['evals_to_optimum'], budget)}"
-            f" (GPU-h {_hours(row['gpu_hours_to_optimum'])}, wall-clock h {_hours(row['clock_hours_to_optimum'])})"
-            f"  to {row['threshold']:g}% test {_evals(row['evals_to_threshold'], budget)}"
-            f"  GPU-hours {row['gpu_hours']:.1f}  fit {row['fit_seconds_total']:.1f}s"
+            f"seed {seed}: {best}"
+            f"  evals to optimum {_evals(row['evals_to_optimum'], budget)}{hours[0]}"
+            f"  {to} {_evals(row['evals_to_threshold'], budget)}"
+            f"{hours[1]}  fit {row['fit_seconds_total']:.1f}s"
             f"  search {1000 * row['search_seconds_per_eval']:.1f} ms/eval"
         )
         # merged after every seed: an interrupted run keeps the seeds it finished, and earlier rows stay
         merge_rows(out / "runs.csv", [row], RUN_COLUMNS, key)
         merge_rows(out / "trace.csv", rows, TRACE_COLUMNS, key)
     s = summarise(runs)
+    if bm.name == "nb201":
+        best = f"best test {s['best_test_mean']:.2f} ± {s['best_test_std']:.2f}%"
+        optimum = f"optimum ({runs[0]['optimum_metric']:.2f}% {metric})"
+    else:
+        best = f"best {runs[0]['report_metric']} {s['best_test_mean']:.6g} ± {s['best_test_std']:.2g}"
+        optimum = f"optimum ({metric} {runs[0]['optimum_metric']:.6g}, {runs[0]['direction']})"
     click.echo(
-        f"overall ({s['seeds']} seeds): best test {s['best_test_mean']:.2f} ± {s['best_test_std']:.2f}%"
+        f"overall ({s['seeds']} seeds): {best}"
         f" (mean ± sd over {s['seeds']} seeds)"
-        f"  optimum ({runs[0]['optimum_metric']:.2f}% {metric}) reached {100 * s['reached_optimum']:.0f}%"
+        f"  {optimum} reached {100 * s['reached_optimum']:.0f}%"
         f"  median evals to optimum {_evals(s['median_evals_to_optimum'], budget)}"
         f"  to threshold {_evals(s['median_evals_to_threshold'], budget)}"
-        f"  pretraining evals {runs[0]['pretrain_evals']}  cost model {COST_MODEL}"
+        f"  pretraining evals {runs[0]['pretrain_evals']}  cost model {cost_model(bm, dataset)}"
+        f"  oracle {oracle}"
     )
     click.echo(f"wrote {out / 'runs.csv'} and {out / 'trace.csv'}")

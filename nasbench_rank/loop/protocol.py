@@ -15,11 +15,14 @@ import numpy as np
 from .. import space
 from ..errors import UserError
 
-#: Training epochs a request may ask for: the full schedule and the table's short one.
+#: Training epochs a request may ask for on NAS-Bench-201: the full schedule and the table's short one.
+#: Other spaces: `FULL` always names a dataset's full fidelity; a low fidelity is named by its epochs
+#: (a space with one fidelity accepts `FULL` only).
 FIDELITIES: tuple[int, ...] = (12, 200)
-#: The fidelity whose results count for "to the optimum" and for the report.
+#: The fidelity whose results count for "to the optimum" and for the report (the full one).
 FULL = 200
-#: How the cost of an evaluation is modelled; written into every row.
+#: How the cost of an evaluation is modelled on NAS-Bench-201; written into every row (each space's
+#: own model: `loop.oracle.cost_model`).
 COST_MODEL = "train_seconds*epochs/200"
 
 
@@ -44,7 +47,8 @@ class PredictionError(UserError):
 
 @dataclass(frozen=True)
 class Request:
-    """One evaluation a strategy asks for: a cell (six op indices) trained for `fidelity` epochs."""
+    """One evaluation a strategy asks for: an element of the space (a cell: six op indices on
+    NAS-Bench-201) trained for `fidelity` epochs (`FULL`: the full fidelity of any space)."""
 
     cell: tuple[int, ...]
     fidelity: int = FULL
@@ -52,8 +56,10 @@ class Request:
 
 @dataclass(frozen=True)
 class Observation:
-    """The answer to one request: the search metric (a fraction; higher is better) of `cell` after
-    `fidelity` epochs, and the GPU-seconds paid for it (0.0 for a repeat, which is free)."""
+    """The answer to one request: the search metric of `cell` after `fidelity` epochs as a utility
+    (higher is better: the metric negated where lower is better; a percentage as a fraction), and
+    what was paid for it (GPU-seconds, or 1 per evaluation on a space priced in evaluations; 0.0 for
+    a repeat, which is free)."""
 
     cell: tuple[int, ...]
     fidelity: int
@@ -61,28 +67,40 @@ class Observation:
     cost: float
 
 
-def as_request(item: Any, plugin: str) -> Request:
-    """`item` (a Request, or a plain cell meaning fidelity 200) checked and normalised; a
+def as_request(item: Any, plugin: str, space_view: Any = None, fidelities: tuple[int, ...] = FIDELITIES) -> Request:
+    """`item` (a Request, or a plain element meaning the full fidelity) checked and normalised against
+    `space_view` (None: the NAS-Bench-201 cell space) and the `fidelities` the dataset offers; a
     `StrategyError` naming `plugin` otherwise."""
     if isinstance(item, Request):
         cell, fidelity = item.cell, item.fidelity
     else:
         cell, fidelity = item, FULL
-    if isinstance(fidelity, bool) or not isinstance(fidelity, (int, np.integer)) or int(fidelity) not in FIDELITIES:
+    if isinstance(fidelity, bool) or not isinstance(fidelity, (int, np.integer)) or int(fidelity) not in fidelities:
+        if len(fidelities) == 1 and fidelities[0] == FULL:
+            raise StrategyError(f"search plugin {plugin!r} asked for fidelity {fidelity!r}, but this dataset has one "
+                                f"fidelity only: the full one ({FULL})")
         raise StrategyError(f"search plugin {plugin!r} asked for fidelity {fidelity!r}; allowed: "
-                            f"{', '.join(map(str, FIDELITIES))} epochs")
+                            f"{', '.join(map(str, sorted(fidelities)))} epochs")
     try:
         elems = list(cell) if not isinstance(cell, (str, bytes)) else None
     except TypeError:
         elems = None
     if elems is None or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in elems):
-        raise StrategyError(f"search plugin {plugin!r} proposed {_short(item)}: not a cell (six integer op indices) "
-                            "or a Request")
-    try:
-        cell = space.validate(elems)
-    except ValueError:
-        raise StrategyError(f"search plugin {plugin!r} proposed a cell outside the space: {_short(item)} (a cell is "
-                            f"{space.N_EDGES} op indices in 0..{space.N_OPS - 1})") from None
+        nb201 = space_view is None or space_view.name == "nb201"
+        what = "a cell (six integer op indices)" if nb201 else "an element (a tuple of ints)"
+        raise StrategyError(f"search plugin {plugin!r} proposed {_short(item)}: not {what} or a Request")
+    if space_view is None or space_view.name == "nb201":
+        try:
+            cell = space.validate(elems)
+        except ValueError:
+            raise StrategyError(f"search plugin {plugin!r} proposed a cell outside the space: {_short(item)} (a cell "
+                                f"is {space.N_EDGES} op indices in 0..{space.N_OPS - 1})") from None
+    else:
+        try:
+            cell = space_view.validate(elems)
+        except ValueError:
+            raise StrategyError(f"search plugin {plugin!r} proposed a cell outside the space: {_short(item)} (not an "
+                                f"element of space {space_view.name!r})") from None
     return Request(cell, int(fidelity))
 
 

@@ -41,7 +41,7 @@ def run_loop(strategy: Any, name: str, oracle: Oracle, surrogate: Surrogate, vie
         view._evals_left = None if max_evals is None else max_evals - paid_or_running
         view._gpu_hours_left = None if max_gpu_hours is None else max(max_gpu_hours - seconds_committed / 3600.0, 0.0)
         view._evals_used = oracle.n_evals
-        view._gpu_hours_used = oracle.gpu_seconds / 3600.0
+        view._gpu_hours_used = oracle.gpu_seconds / 3600.0 if oracle.cost_unit == "seconds" else float("nan")
         view._clock_hours = clock.now / 3600.0
 
     def tell(observations) -> None:
@@ -60,10 +60,11 @@ def run_loop(strategy: Any, name: str, oracle: Oracle, surrogate: Surrogate, vie
                     stopped = True
                     break
                 if surrogate.active and surrogate.mode != "pretrained":
-                    surrogate.update(np.asarray(full_cells, dtype=np.int64).reshape(-1, 6), np.asarray(full_values))
+                    surrogate.update(np.asarray(full_cells, dtype=np.int64).reshape(-1, view.space.width),
+                                     np.asarray(full_values))
                 refresh()
                 proposals = strategy.ask(view, clock.free)
-                requests = _checked(proposals, name, oracle, clock, max_evals, paid_or_running)
+                requests = _checked(proposals, name, oracle, clock, max_evals, paid_or_running, view)
                 if not requests:
                     break
                 new = sum(not oracle.is_paid(r) for r in requests)
@@ -94,12 +95,13 @@ def run_loop(strategy: Any, name: str, oracle: Oracle, surrogate: Surrogate, vie
     return clock
 
 
-def _checked(proposals: Any, name: str, oracle: Oracle, clock: Clock, max_evals: int | None, used: int) -> list[Request]:
+def _checked(proposals: Any, name: str, oracle: Oracle, clock: Clock, max_evals: int | None, used: int,
+             view: SearchView) -> list[Request]:
     if proposals is None or isinstance(proposals, (str, bytes, Request)) or not hasattr(proposals, "__iter__"):
         raise StrategyError(f"search plugin {name!r}: ask returned {type(proposals).__name__}, not a list of requests")
     if isinstance(proposals, np.ndarray) and proposals.ndim == 1:
         raise StrategyError(f"search plugin {name!r}: ask returned a 1-d array; return a list of cells or Requests")
-    requests = [as_request(p, name) for p in proposals]
+    requests = [as_request(p, name, view.space, view.fidelities) for p in proposals]
     busy = set(clock.running())
     seen: set[Request] = set()
     for r in requests:

@@ -14,11 +14,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .. import space
 from ..errors import UserError
 from .protocol import PredictionError
 
-_ALL = space.all_cells()
 MODES: tuple[str, ...] = ("pretrained", "online", "pretrained+online")
 
 
@@ -32,12 +30,15 @@ class Scorer:
     """Predictions of the current model for the cells a strategy asks about; None while there is no
     model (no predictor, or an online one still waiting for `min_fit` observations)."""
 
-    def __init__(self, name: str, has_std: bool):
+    def __init__(self, name: str, has_std: bool, space: Any = None):
+        from ..spaces import default_space
+
         self.name = name
         self.has_std = has_std
         self.model: Any = None
-        self._cache = np.full(space.N_CELLS, np.nan, dtype=np.float32)
-        self._std_cache = np.full(space.N_CELLS, np.nan, dtype=np.float32)
+        self._space = default_space() if space is None else space
+        self._cache = np.full(self._space.size, np.nan, dtype=np.float32)
+        self._std_cache = np.full(self._space.size, np.nan, dtype=np.float32)
 
     def reset(self, model: Any) -> None:
         self.model = model
@@ -56,10 +57,10 @@ class Scorer:
 
     def _cached(self, cache: np.ndarray, predict: Callable, cells, what: str) -> np.ndarray:
         """`predict(cells)` through a per-ordinal cache: only cells never asked before are predicted."""
-        ordinals = space.ordinals(cells)
+        ordinals = self._space.ordinals(cells)
         missing = np.unique(ordinals[np.isnan(cache[ordinals])])
         if len(missing):
-            out = np.asarray(predict(_ALL[missing]), dtype=np.float32).reshape(-1)
+            out = np.asarray(predict(self._space.elements(missing)), dtype=np.float32).reshape(-1)
             if out.shape != (len(missing),):
                 raise PredictionError(f"predictor {self.name!r}: {what} returned {out.size} values for {len(missing)} cells")
             if not np.all(np.isfinite(out)):
@@ -91,8 +92,11 @@ class Surrogate:
     def __init__(self, make_predictor: Callable[[], Any] | None, mode: str = "pretrained",
                  pretrain_cells: np.ndarray | None = None, pretrain_y: np.ndarray | None = None,
                  same_dataset: bool = True, min_fit: int = 5, refit_every: int = 1, warm_every: int = 0,
-                 frozen: tuple[Any, float] | None = None, name: str = "predictor"):
+                 frozen: tuple[Any, float] | None = None, name: str = "predictor", space: Any = None):
+        from ..spaces import default_space
+
         check_mode(mode)
+        self.space = default_space() if space is None else space
         if min_fit < 2:
             raise UserError(f"min_fit must be >= 2 (a predictor needs two cells to rank), got {min_fit}")
         if refit_every < 1:
@@ -110,11 +114,11 @@ class Surrogate:
         self._make = make_predictor
         prototype = make_predictor() if make_predictor is not None else None
         self.has_partial_fit = callable(getattr(prototype, "partial_fit", None))
-        self.scorer = Scorer(name, callable(getattr(prototype, "predict_std", None)))
+        self.scorer = Scorer(name, callable(getattr(prototype, "predict_std", None)), self.space)
         self._frozen: Any = None
         self._fitted_at = -1  # observations at the last full refit
         self._updated_at = -1  # observations at the last refit or warm start
-        self._pre_cells = None if pretrain_cells is None else space.as_array(pretrain_cells)
+        self._pre_cells = None if pretrain_cells is None else np.asarray(pretrain_cells, dtype=np.int64)
         self._pre_y = None if pretrain_y is None else np.asarray(pretrain_y, dtype=np.float32)
         if make_predictor is not None and mode != "online":
             if self._pre_cells is None or self._pre_y is None or len(self._pre_cells) < min_fit:
@@ -165,14 +169,14 @@ class Surrogate:
                 and n - self._updated_at >= self.warm_every)
         if not (full or warm):
             return
-        cells = space.as_array(cells)
+        cells = self.space.as_array(cells)
         y = np.asarray(y, dtype=np.float32)
         if self.mode == "pretrained+online":
             y = self._search_labels(cells, y)
             if y is None:
                 return
-            seen = set(space.ordinals(cells).tolist())
-            keep = np.array([o not in seen for o in space.ordinals(self._pre_cells).tolist()], dtype=bool)
+            seen = set(map(tuple, cells.tolist()))
+            keep = np.array([tuple(c) not in seen for c in self._pre_cells.tolist()], dtype=bool)
             cells = np.concatenate([self._pre_cells[keep], cells])
             y = np.concatenate([self._pre_y[keep], y])
         if full:

@@ -10,107 +10,157 @@ modules itself; the guarantee is that nothing a strategy is handed leads to grou
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from .. import space
 from ..errors import UserError
 from .protocol import FIDELITIES, FULL, Observation, Request
 from .surrogate import Scorer
 
 
 class SpaceView:
-    """The NAS-Bench-201 cell space as a strategy sees it. A cell is a tuple of six op indices
-    (edges 0->1, 0->2, 1->2, 0->3, 1->3, 2->3; ops none, skip_connect, nor_conv_1x1, nor_conv_3x3,
-    avg_pool_3x3). The ordinal of a cell is the base-5 number its ops spell (0..15624)."""
+    """The search space as a strategy sees it (read-only): any `spaces.Space`, NAS-Bench-201 by default.
 
-    name = "nb201"
-    n_cells = space.N_CELLS
-    n_edges = space.N_EDGES
-    n_ops = space.N_OPS
-    ops = space.OPS
+    An element is a tuple of `width` small ints; its ordinal is 0..size-1. On NAS-Bench-201 an element
+    is a cell: six op indices (edges 0->1, 0->2, 1->2, 0->3, 1->3, 2->3; ops none, skip_connect,
+    nor_conv_1x1, nor_conv_3x3, avg_pool_3x3) whose ordinal is the base-5 number its ops spell.
+    The NB201-era names stay as aliases: `n_cells` (= `size`), `all_cells` (= `all_elements`),
+    `mutations` (= `neighbours`), `format_cell` (= `format`), `functional_key` (= `equivalence_key`),
+    `to_ordinal` / `from_ordinal`, and `n_edges` / `n_ops` / `ops` where the space has edges and ops.
+    """
 
-    @staticmethod
-    def all_cells() -> np.ndarray:
-        """Every cell, a (n_cells, 6) int array in ordinal order (a fresh copy)."""
-        return space.all_cells()
+    def __init__(self, space_: Any = None):
+        if space_ is None:
+            from ..spaces import default_space
 
-    @staticmethod
-    def sample(rng: np.random.Generator, n: int, replace: bool = False) -> np.ndarray:
-        """`n` cells drawn uniformly with `rng` (distinct unless `replace`), an (n, 6) array."""
-        return space.sample(rng, n, replace)
+            space_ = default_space()
+        self._space = space_
+        self.name = space_.name
+        self.size = int(space_.size)
+        self.n_cells = self.size
+        self.width = int(space_.width)
+        self.n_tokens = int(space_.n_tokens)
+        self.vocab_size = int(space_.vocab_size)
+        self.n_relations = int(space_.n_relations)
+        self.has_equivalence = bool(space_.has_equivalence)
+        self.has_dag = bool(space_.has_dag)
+        if getattr(space_, "edges", None) is not None:  # a cell space: elements are one op per edge
+            self.ops = tuple(space_.ops)
+            self.n_ops = len(self.ops)
+            self.n_edges = self.width
 
-    @staticmethod
-    def mutations(cell: Sequence[int]) -> list[tuple[int, ...]]:
-        """The 24 neighbours of `cell` (one edge changed), in a fixed order."""
-        return space.mutations(cell)
+    # --- elements ---------------------------------------------------------------------------------
+    def all_elements(self) -> np.ndarray:
+        """Every element, a (size, width) int array in ordinal order (a fresh copy)."""
+        return np.array(self._space.elements(), dtype=np.int64)
 
-    @staticmethod
-    def validate(cell: Sequence[int]) -> tuple[int, ...]:
-        """`cell` as a tuple of ints; ValueError when it is not a cell of the space."""
-        return space.validate(cell)
+    all_cells = all_elements
 
-    @staticmethod
-    def ordinals(cells: Iterable[Sequence[int]]) -> np.ndarray:
-        return space.ordinals(cells)
+    def elements(self, ordinals: Iterable[int] | None = None) -> np.ndarray:
+        """(n, width) elements of the given ordinals (all of them when None), a fresh copy."""
+        return np.array(self._space.elements(ordinals), dtype=np.int64)
 
-    @staticmethod
-    def to_ordinal(cell: Sequence[int]) -> int:
-        return space.to_ordinal(cell)
+    def choices(self) -> tuple[int, ...]:
+        """How many values each position of an element takes (not every combination need be valid)."""
+        return tuple(int(v) + 1 for v in self._space.elements().max(axis=0))
 
-    @staticmethod
-    def from_ordinal(ordinal: int) -> tuple[int, ...]:
-        return space.from_ordinal(ordinal)
+    def sample(self, rng: np.random.Generator, n: int, replace: bool = False) -> np.ndarray:
+        """`n` elements drawn uniformly with `rng` (distinct unless `replace`), an (n, width) array."""
+        return np.array(self._space.sample(rng, n, replace), dtype=np.int64)
 
-    @staticmethod
-    def as_array(cells: Iterable[Sequence[int]]) -> np.ndarray:
-        return space.as_array(cells)
+    def neighbours(self, element: Sequence[int]) -> list[tuple[int, ...]]:
+        """The elements one step away (on NAS-Bench-201 the 24 one-edge mutations), in a fixed order."""
+        return list(self._space.neighbours(element))
 
-    @staticmethod
-    def one_hot(cells: Iterable[Sequence[int]]) -> np.ndarray:
-        """(n, 30) one-hot encoding (edge-major)."""
-        return space.one_hot(cells)
+    mutations = neighbours
 
-    @staticmethod
-    def tokens(cells: Iterable[Sequence[int]]) -> np.ndarray:
-        return space.tokens(cells)
+    def validate(self, element: Sequence[int]) -> tuple[int, ...]:
+        """`element` as a tuple of ints; ValueError when it is not an element of the space."""
+        return self._space.validate(element)
 
-    @staticmethod
-    def format_cell(cell: Sequence[int]) -> str:
-        """The official NAS-Bench-201 string of a cell."""
-        return space.format_cell(cell)
+    def ordinals(self, elements: Iterable[Sequence[int]]) -> np.ndarray:
+        return np.asarray(self._space.ordinals(elements), dtype=np.int64)
 
-    @staticmethod
-    def functional_key(cell: Sequence[int]) -> str:
-        """Equal for cells that compute the same function."""
-        return space.functional_key(cell)
+    def ordinal(self, element: Sequence[int]) -> int:
+        return int(self._space.ordinal(element))
+
+    to_ordinal = ordinal
+
+    def element(self, ordinal: int) -> tuple[int, ...]:
+        return self._space.element(ordinal)
+
+    from_ordinal = element
+
+    def as_array(self, elements: Iterable[Sequence[int]]) -> np.ndarray:
+        return np.array(self._space.as_array(elements), dtype=np.int64)
+
+    # --- encodings --------------------------------------------------------------------------------
+    def one_hot(self, elements: Iterable[Sequence[int]]) -> np.ndarray:
+        """(n, d) one-hot encoding (NAS-Bench-201: (n, 30), edge-major)."""
+        return self._space.one_hot(elements)
+
+    def tokens(self, elements: Iterable[Sequence[int]]) -> np.ndarray:
+        return self._space.tokens(elements)
+
+    def relations(self, elements: Iterable[Sequence[int]]) -> np.ndarray:
+        return self._space.relations(elements)
+
+    def dag(self, element: Sequence[int]):
+        return self._space.dag(element)
+
+    def format(self, element: Sequence[int]) -> str:
+        """The canonical string of an element (NAS-Bench-201: the official cell string)."""
+        return self._space.format(element)
+
+    format_cell = format
+
+    # --- equivalence ------------------------------------------------------------------------------
+    def equivalence_key(self, element: Sequence[int]):
+        """Equal for elements that compute the same function (NotImplementedError without an equivalence)."""
+        return self._space.equivalence_key(element)
+
+    functional_key = equivalence_key
+
+    def classes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(class of each ordinal, class starts, ordinals sorted by class): see `spaces.Space.classes`;
+        every element is its own class in a space without an equivalence. Read-only arrays."""
+        return self._space.classes()
+
+    def canonical(self, elements: Iterable[Sequence[int]]) -> np.ndarray:
+        return self._space.canonical(elements)
 
 
 class SearchView:
     """A strategy's read-only window on its search (the runner updates it between calls).
 
-    - `space`: a `SpaceView`; `rng`: a `numpy.random.Generator` seeded from the run's seed (draw all
-      randomness from it, so that a seed reproduces a run);
+    - `space`: a `SpaceView` of the searched dataset's space; `fidelities`: the request fidelities it
+      offers (`FULL`, and 12 on NAS-Bench-201); `rng`: a `numpy.random.Generator` seeded from the
+      run's seed (draw all randomness from it, so that a seed reproduces a run);
     - `observations`: the strategy's own results so far, in the order they arrived, as a tuple of
-      `Observation(cell, fidelity, value, cost)`; `observations_at(fidelity)`; `best(fidelity)`;
+      `Observation(cell, fidelity, value, cost)` (value: a utility, higher is better);
+      `observations_at(fidelity)`; `best(fidelity)`;
     - `pending`: requests proposed but not yet answered (in flight on a simulated worker or queued);
-    - `evaluated_mask(fidelity)` / `is_evaluated(cell, fidelity)`: what was paid for (repeats are free);
+    - `evaluated_mask(fidelity)` / `is_evaluated(cell, fidelity)`: what was paid for (repeats are free),
+      a (space.size,) bool mask over ordinals;
     - budget: `evals_left` (None without an evaluation budget), `gpu_hours_left` (None without a
-      GPU-hour budget), `evals_used`, `gpu_hours_used`; `workers` (simulated) and `clock_hours`;
+      GPU-hour budget), `evals_used`, `gpu_hours_used` (NaN on a space priced in evaluations);
+      `workers` (simulated) and `clock_hours`;
     - predictor: `has_predictor`, `has_std`, `score(cells)` (predicted search metric, higher is
       better; None when there is no predictor or it has no model yet), `std(cells)` (None likewise;
       a UserError when the predictor has no `predict_std`).
     """
 
     def __init__(self, rng: np.random.Generator, scorer: Scorer | None, workers: int = 1,
-                 evals_left: int | None = None, gpu_hours_left: float | None = None):
-        self.space = SpaceView()
+                 evals_left: int | None = None, gpu_hours_left: float | None = None, space_: Any = None,
+                 fidelities: tuple[int, ...] = FIDELITIES):
+        self.space = space_ if isinstance(space_, SpaceView) else SpaceView(space_)
+        self.fidelities = tuple(sorted(int(f) for f in fidelities))
         self.rng = rng
         self.workers = int(workers)
         self._scorer = scorer
         self._observations: list[Observation] = []
-        self._masks = {f: np.zeros(space.N_CELLS, dtype=bool) for f in FIDELITIES}
+        self._masks = {f: np.zeros(self.space.size, dtype=bool) for f in self.fidelities}
         self._pending: tuple[Request, ...] = ()
         self._evals_left = evals_left
         self._gpu_hours_left = gpu_hours_left
@@ -136,10 +186,10 @@ class SearchView:
 
     def evaluated_mask(self, fidelity: int = FULL) -> np.ndarray:
         """(n_cells,) bool over cell ordinals: True where the cell was paid for at `fidelity` (a copy)."""
-        return self._masks[_fidelity(fidelity)].copy()
+        return self._masks[self._fidelity(fidelity)].copy()
 
     def is_evaluated(self, cell: Sequence[int], fidelity: int = FULL) -> bool:
-        return bool(self._masks[_fidelity(fidelity)][space.to_ordinal(cell)])
+        return bool(self._masks[self._fidelity(fidelity)][self.space.ordinal(cell)])
 
     @property
     def pending(self) -> tuple[Request, ...]:
@@ -193,10 +243,9 @@ class SearchView:
     def _observe(self, observation: Observation) -> None:
         self._observations.append(observation)
         if observation.cost > 0:
-            self._masks[observation.fidelity][space.to_ordinal(observation.cell)] = True
+            self._masks[observation.fidelity][self.space.ordinal(observation.cell)] = True
 
-
-def _fidelity(fidelity: int) -> int:
-    if fidelity not in FIDELITIES:
-        raise UserError(f"fidelity must be one of {FIDELITIES} epochs, got {fidelity!r}")
-    return fidelity
+    def _fidelity(self, fidelity: int) -> int:
+        if fidelity not in self.fidelities:
+            raise UserError(f"fidelity must be one of {self.fidelities} epochs, got {fidelity!r}")
+        return fidelity

@@ -1,6 +1,7 @@
-"""What the built-in strategies share: drawing unevaluated cells, picking by score, checking settings.
+"""What the built-in strategies share: drawing unevaluated elements, picking by score, checking settings.
 
-Every helper reads only the `SearchView` a strategy is given.
+Every helper reads only the `SearchView` a strategy is given (the space through `view.space`), so the
+strategies run on every space. "Cell" below means an element of the searched space.
 """
 
 from __future__ import annotations
@@ -10,12 +11,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .. import space
 from ..errors import UserError
 from ..loop.protocol import FULL
-from ..loop.view import SearchView
-
-ALL_CELLS = space.all_cells()
+from ..loop.view import SearchView, SpaceView
 
 
 def check_pool(pool: int | str) -> int | str:
@@ -43,6 +41,25 @@ def check_positive(**settings) -> None:
     check_int(1, **settings)
 
 
+def all_elements(view: SearchView | SpaceView) -> np.ndarray:
+    """Every element of the searched space in ordinal order (read-only, shared per space)."""
+    space = view.space if isinstance(view, SearchView) else view
+    return _all_elements(space)
+
+
+def _all_elements(space: SpaceView) -> np.ndarray:
+    key = (space.name, space.size, space.width)
+    cached = _ELEMENTS.get(key)
+    if cached is None:
+        cached = space.all_elements()
+        cached.flags.writeable = False
+        _ELEMENTS[key] = cached
+    return cached
+
+
+_ELEMENTS: dict[tuple, np.ndarray] = {}
+
+
 def capped(view: SearchView, cells) -> list:
     """`cells` cut to the evaluations left in the budget (all of them without an evaluation budget)."""
     cells = list(cells)
@@ -50,25 +67,25 @@ def capped(view: SearchView, cells) -> list:
 
 
 def free_mask(view: SearchView, exclude: Iterable[Sequence[int]] = (), blocked: np.ndarray | None = None) -> np.ndarray:
-    """(n_cells,) bool over ordinals: cells neither paid for at 200 epochs, nor pending, nor in `exclude`,
-    nor `blocked` (a bool mask over ordinals)."""
+    """(size,) bool over ordinals: elements neither paid for at the full fidelity, nor pending, nor in
+    `exclude`, nor `blocked` (a bool mask over ordinals)."""
     free = ~view.evaluated_mask(FULL)
     if blocked is not None:
         free &= ~blocked
     taken = [r.cell for r in view.pending if r.fidelity == FULL] + [tuple(c) for c in exclude]
     if taken:
-        free[space.ordinals(taken)] = False
+        free[view.space.ordinals(taken)] = False
     return free
 
 
 def unevaluated(view: SearchView, rng: np.random.Generator, n: int | str, exclude=(), blocked=None) -> np.ndarray:
-    """`n` distinct free cells (see `free_mask`), drawn uniformly ('all': every one, shuffled)."""
+    """`n` distinct free elements (see `free_mask`), drawn uniformly ('all': every one, shuffled)."""
     free = np.flatnonzero(free_mask(view, exclude, blocked))
     if n != "all" and int(n) < len(free):
         free = rng.choice(free, size=int(n), replace=False)
     else:
         free = rng.permutation(free)
-    return ALL_CELLS[free]
+    return all_elements(view)[free]
 
 
 def top(cells: np.ndarray, scores: np.ndarray | None, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -83,30 +100,36 @@ def top(cells: np.ndarray, scores: np.ndarray | None, k: int, rng: np.random.Gen
 
 
 def neighbours(cell, view: SearchView, exclude=()) -> np.ndarray:
-    """The free 1-edge mutations of `cell`, as an (m, 6) array (m <= 24)."""
+    """The free neighbours of `cell` (`view.space.neighbours`: on NAS-Bench-201 the 24 one-edge
+    mutations), as an (m, width) array."""
     free = free_mask(view, exclude)
-    out = [m for m in space.mutations(cell) if free[space.to_ordinal(m)]]
-    return space.as_array(out) if out else np.zeros((0, space.N_EDGES), dtype=np.int64)
+    near = view.space.neighbours(cell)
+    if not near:
+        return np.zeros((0, view.space.width), dtype=np.int64)
+    arr = np.asarray(near, dtype=np.int64)
+    return arr[free[view.space.ordinals(arr)]]
 
 
-@lru_cache(maxsize=1)
-def functional_classes() -> np.ndarray:
-    """(n_cells,) int: the functional class of each cell (cells computing the same function share it)."""
-    keys = [space.functional_key(c) for c in ALL_CELLS]
-    ids = {k: i for i, k in enumerate(sorted(set(keys)))}
-    out = np.array([ids[k] for k in keys], dtype=np.int64)
-    out.flags.writeable = False
-    return out
+def functional_classes(view: SearchView | SpaceView) -> np.ndarray:
+    """(size,) int: the equivalence class of each element (elements computing the same function share
+    it); every element is its own class in a space without an equivalence."""
+    space = view.space if isinstance(view, SearchView) else view
+    return space.classes()[0]
 
 
 def twins_of_known(view: SearchView, extra: Iterable[Sequence[int]] = ()) -> np.ndarray:
-    """(n_cells,) bool: cells whose functional class already has a member paid for at 200 epochs,
-    pending, or in `extra`."""
-    classes = functional_classes()
+    """(size,) bool: elements whose equivalence class already has a member paid for at the full
+    fidelity, pending, or in `extra`. Without an equivalence: exactly those elements themselves (which
+    the strategies skip anyway), so skipping twins changes nothing."""
     known = np.flatnonzero(view.evaluated_mask(FULL))
     cells = [r.cell for r in view.pending if r.fidelity == FULL] + [tuple(c) for c in extra]
     if cells:
-        known = np.concatenate([known, space.ordinals(cells)])
+        known = np.concatenate([known, view.space.ordinals(cells)])
+    if not view.space.has_equivalence:
+        out = np.zeros(view.space.size, dtype=bool)
+        out[known] = True
+        return out
+    classes = functional_classes(view)
     return np.isin(classes, classes[known])
 
 
@@ -115,6 +138,6 @@ def as_cells(cells) -> list[tuple[int, ...]]:
 
 
 def random_start(view: SearchView, n: int | str) -> list[tuple[int, ...]]:
-    """The opening batch of a strategy: `n` free cells drawn uniformly with the view's rng, cut to the
-    budget."""
+    """The opening batch of a strategy: `n` free elements drawn uniformly with the view's rng, cut to
+    the budget."""
     return capped(view, as_cells(unevaluated(view, view.rng, n)))

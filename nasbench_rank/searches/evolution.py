@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import deque
 
-from .. import space
 from ..loop.protocol import FULL
 from ..loop.strategy import Strategy
 from ..loop.view import SearchView
@@ -13,7 +12,7 @@ from .base import capped, check_int, neighbours, random_start, top, unevaluated
 
 class RegularizedEvolution(Strategy):
     """A population of `population` evaluated cells, started at random. Each step: a tournament of
-    `sample` members, the fittest is the parent; a one-edge mutant of it is evaluated, joins the
+    `sample` members, the fittest is the parent; a neighbour of it (one edge, or one setting, changed) is evaluated, joins the
     population and the oldest member leaves (aging keeps the search from settling on one lucky cell).
     With several free workers, one child per worker, each from its own tournament.
 
@@ -62,9 +61,9 @@ class RegularizedEvolution(Strategy):
         mutants = neighbours(parent, view, exclude=taken)
         if len(mutants) == 0:  # every neighbour is known: a random restart keeps the budget useful
             fresh = unevaluated(view, view.rng, 1, exclude=taken)
-            return space.validate(fresh[0]) if len(fresh) else None
+            return view.space.validate(fresh[0]) if len(fresh) else None
         mutants = mutants[view.rng.permutation(len(mutants))]
         if self.screen > 0:
             mutants = mutants[: self.screen]
-            return space.validate(top(mutants, view.score(mutants), 1, view.rng)[0])
-        return space.validate(mutants[0])
+            return view.space.validate(top(mutants, view.score(mutants), 1, view.rng)[0])
+        return view.space.validate(mutants[0])

@@ -15,27 +15,41 @@ from ..errors import UserError
 from ..loop.protocol import FULL
 from ..loop.strategy import Strategy
 from ..loop.view import SearchView
-from .base import ALL_CELLS, as_cells, capped, check_int, check_pool, free_mask, random_start, top, twins_of_known, unevaluated
+from .base import all_elements, as_cells, capped, check_int, check_pool, free_mask, random_start, top, twins_of_known, unevaluated
 
 
 @lru_cache(maxsize=1024)
-def _close(ordinal: int, radius: int) -> np.ndarray:
-    """(n_cells,) bool: the cells within `radius` edges of the cell with this ordinal (read-only)."""
-    mask = (ALL_CELLS != ALL_CELLS[ordinal]).sum(axis=1) <= radius
+def _close_in(key: tuple, ordinal: int, radius: int) -> np.ndarray:
+    elements = _SPACES[key]
+    mask = (elements != elements[ordinal]).sum(axis=1) <= radius
     mask.flags.writeable = False
     return mask
 
 
+_SPACES: dict[tuple, np.ndarray] = {}
+
+
+def _close(view: SearchView, ordinal: int, radius: int) -> np.ndarray:
+    """(size,) bool: the elements that differ from the one with this ordinal in at most `radius`
+    positions (NAS-Bench-201: edges), read-only."""
+    elements = all_elements(view)
+    key = (view.space.name, view.space.size, view.space.width)
+    _SPACES.setdefault(key, elements)
+    return _close_in(key, int(ordinal), int(radius))
+
+
 def near_incumbents(view: SearchView, radius: int, blocked: np.ndarray | None = None) -> np.ndarray:
-    """Free cells within `radius` edges of the best evaluated cell; when those are all known, of the
-    next best, and so on (a local optimum that is fully explored hands over to the runner-up)."""
+    """Free elements within `radius` positions (edges) of the best evaluated one; when those are all
+    known, of the next best, and so on (a local optimum that is fully explored hands over to the
+    runner-up)."""
     free = free_mask(view, blocked=blocked)
+    elements = all_elements(view)
     observed = list(enumerate(view.observations_at(FULL)))
     for _, o in sorted((pair for pair in observed if pair[1].cost > 0), key=lambda p: (-p[1].value, p[0])):
-        close = free & _close(view.space.to_ordinal(o.cell), radius)
+        close = free & _close(view, view.space.ordinal(o.cell), radius)
         if close.any():
-            return ALL_CELLS[close]
-    return ALL_CELLS[:0]
+            return elements[close]
+    return elements[:0]
 
 
 class HybridSearch(Strategy):
@@ -48,8 +62,9 @@ class HybridSearch(Strategy):
     when every neighbour of the incumbent is known, the runner-up's neighbours come next. How often
     the predictor is refit is a run setting (`refit_every`), not the strategy's.
 
-    `skip_twins=True` never proposes a cell that computes the same function (`space.functional_key`)
-    as one already evaluated or pending: its result would repeat what is known, up to training noise."""
+    `skip_twins=True` never proposes a cell that computes the same function (the space's equivalence
+    classes, `view.space.classes()`) as one already evaluated or pending: its result would repeat what
+    is known, up to training noise. In a space without an equivalence it changes nothing."""
 
     def __init__(self, init: int = 10, pool: int | str = "all", k: int = 5, local: int = 2, radius: int = 1,
                  skip_twins: bool = False):

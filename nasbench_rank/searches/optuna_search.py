@@ -1,6 +1,9 @@
 """Optuna as a search strategy: an Optuna study asks for cells through its own ask/tell.
 
-Each trial suggests one op (a categorical choice of the space's five) for each of the six edges.
+Each trial suggests a categorical choice for each position of an element (on NAS-Bench-201 one op of
+the five for each of the six edges; the parameters are named `edge0`, `edge1`, ... on every space).
+A combination that is not an element of the space (NAS-Bench-Graph's four `skip` ops) is told to the
+study as a failed trial and another is asked for.
 A cell the search already paid for at 200 epochs is never proposed again: the trial is told the
 known value at once, and the study is asked for another. A trial that lands on a cell still in
 flight waits for that cell's result. Optuna is an optional extra (`pip install 'nasbench-rank[optuna]'`),
@@ -36,7 +39,8 @@ def _import_optuna():
 
 
 class OptunaSearch(Strategy):
-    """An Optuna study over the six edges' ops, maximising the search metric.
+    """An Optuna study over the positions of an element (NAS-Bench-201: the six edges' ops),
+    maximising the search metric (a utility: higher is better on every space).
 
     Settings: `sampler` (tpe, gp, random, qmc), `startup` (random trials before TPE/GP model the
     results; >= 1), `multivariate` (TPE only: model the edges jointly). The sampler's seed is drawn
@@ -54,7 +58,7 @@ class OptunaSearch(Strategy):
         self.startup = startup
         self.multivariate = multivariate
         self._study = None
-        self._choices: tuple[int, ...] = ()
+        self._choices: tuple[tuple[int, ...], ...] = ()
         self._known: dict[tuple[int, ...], float] = {}
         self._waiting: dict[tuple[int, ...], list] = defaultdict(list)
 
@@ -74,11 +78,11 @@ class OptunaSearch(Strategy):
             else:
                 sampler = samplers.RandomSampler(seed=seed)
             study = optuna.create_study(direction="maximize", sampler=sampler)
-        self._choices = tuple(range(view.space.n_ops))
+        self._choices = tuple(tuple(range(n)) for n in view.space.choices())
         return study
 
     def _trial_cell(self, trial) -> tuple[int, ...]:
-        return tuple(int(trial.suggest_categorical(f"edge{e}", self._choices)) for e in range(6))
+        return tuple(int(trial.suggest_categorical(f"edge{e}", choices)) for e, choices in enumerate(self._choices))
 
     def tell(self, view: SearchView, observations) -> None:
         for o in observations:
@@ -110,6 +114,14 @@ class OptunaSearch(Strategy):
                 warnings.simplefilter("ignore")
                 trial = self._study.ask()
                 cell = self._trial_cell(trial)
+            try:
+                cell = view.space.validate(cell)
+            except ValueError:  # not an element of the space: a failed trial
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    self._study.tell(trial, state=self._optuna.trial.TrialState.FAIL)
+                known_in_a_row += 1
+                continue
             if cell in self._known:
                 self._tell(trial, self._known[cell])
                 known_in_a_row += 1

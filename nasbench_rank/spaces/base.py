@@ -319,6 +319,20 @@ class Benchmark(ABC):
     def __repr__(self) -> str:
         return f"<benchmark {self.name}: {len(self.datasets)} datasets over {self.space!r}>"
 
+    def threshold(self, dataset: str) -> float:
+        """The value of the report metric (`test` where the benchmark has one, else the default metric)
+        that counts as "good enough" on `dataset`: the value of the best 0.1% of elements by the
+        metric's direction, i.e. the ceil(n/1000)-th best value over the dataset's n elements (NaN
+        values left out)."""
+        name = "test" if "test" in self.metrics else self.default_metric
+        m = self.metric(name)
+        utility = m.utility(self.values(dataset, name))
+        utility = np.sort(utility[~np.isnan(utility)])[::-1]
+        if len(utility) == 0:
+            return float("nan")
+        best = utility[max(int(np.ceil(len(utility) / 1000.0)), 1) - 1]
+        return float(best if m.direction == "max" else -best)
+
 
 def as_int_array(elements: Iterable[Sequence[int]], width: int, what: str) -> np.ndarray:
     """(n, width) int64 array from tuples, lists or an array; ParseError on the wrong shape."""
