@@ -4,6 +4,7 @@ datasets, `proteins` on its subspace) and FCNet (a metric where lower is better)
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from scipy import stats
@@ -53,6 +54,7 @@ class _Plugin:
     def register_predictors(self, register):
         register("onehot-ridge", OneHotRidge, "ridge on the space's one-hot encoding (tests)")
         register("nospace-ridge", NoSpaceRidge, "takes no space (tests)")
+        register("onehot-ridge-10", lambda **kw: OneHotRidge(**{"alpha": 10.0, **kw}), "a stronger ridge (tests)")
 
 
 @pytest.fixture
@@ -251,3 +253,61 @@ def test_spec_checks_datasets_and_pools_against_the_blocks_space(test_plugins):
     assert "unknown dataset 'cifar10' of space 'nbgraph'" in text and "pool = 'unique'" in text
     _, problems = spec.expand({"eval": [{**block, "space": "nbgrph"}]}, plugins=test_plugins)
     assert any("unknown space 'nbgrph' (did you mean 'nbgraph'?)" in p for p in problems)
+
+
+def _script(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    loader = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    return module
+
+
+def test_zero_shot_script_writes_rows_matrix_and_heatmap_and_resumes(test_plugins, tmp_path, capsys):
+    script = _script("space_zero_shot")
+    args = ["--space", "nbgraph", "--datasets", "cora,proteins", "--predictors", "onehot-ridge,nospace-ridge",
+            "--seeds", "2", "--n-train", "60", "--results", str(tmp_path)]
+    script.main(args)
+    err = capsys.readouterr().err
+    assert "skipping nospace-ridge" in err and err.count("onehot-ridge") == 4  # 2 sources x 2 seeds
+    rows = read_rows(tmp_path / "zero_shot_nbgraph.csv")
+    assert len(rows) == 8 and set(rows["predictor"]) == {"onehot-ridge"} and set(rows["n_train"]) == {60}
+    prot = rows[(rows["source"] == "cora") & (rows["target"] == "proteins")]
+    assert (prot["n_scored"] < 2021).all() and (rows[rows["target"] == "cora"]["n_scored"] > 20000).all()
+    summary = pd.read_csv(tmp_path / "zero_shot_nbgraph_matrix.csv")
+    assert len(summary) == 4 and set(summary["seeds"]) == {2}
+    cell = summary[(summary["source"] == "proteins") & (summary["target"] == "proteins")].iloc[0]
+    own = rows[(rows["source"] == "proteins") & (rows["target"] == "proteins")]["kendall"]
+    assert cell["kendall_median"] == pytest.approx(own.median())
+    assert (tmp_path / "zero_shot_nbgraph.png").stat().st_size > 1000
+    script.main(args)
+    assert "onehot-ridge cora" not in capsys.readouterr().err  # every fit was already there
+    assert len(read_rows(tmp_path / "zero_shot_nbgraph.csv")) == 8
+
+
+def test_leaderboard_script_on_fcnet_summarises_with_paired_tests_and_resumes(test_plugins, tmp_path, capsys,
+                                                                              monkeypatch):
+    script = _script("predictor_leaderboard")
+    monkeypatch.setattr(script, "BASELINE", "onehot-ridge")  # the paired baseline of this test
+    args = ["--space", "fcnet", "--sizes", "40", "--seeds", "3", "--results", str(tmp_path),
+            "--predictors", "onehot-ridge,onehot-ridge-10"]
+    script.main(args)
+    assert capsys.readouterr().err.count("[fcnet]") == 6
+    rows = read_rows(tmp_path / "quality_fcnet.csv")
+    assert len(rows) == 6 and set(rows["seed"]) == {0, 1, 2} and set(rows["protocol"]) == {"functional"}
+    assert set(rows["source"]) == {evaluation.load_benchmark("fcnet").datasets[0]}
+    summary = pd.read_csv(tmp_path / "quality_fcnet_summary.csv").set_index("predictor")
+    assert set(summary["seeds"]) == {3}
+    mine = rows[rows["predictor"] == "onehot-ridge-10"].sort_values("seed")
+    assert summary.loc["onehot-ridge-10", "kendall_median"] == pytest.approx(mine["kendall"].median())
+    low, mid, high = summary.loc["onehot-ridge-10", ["kendall_median_low95", "kendall_median", "kendall_median_high95"]]
+    assert low <= mid <= high
+    base = rows[rows["predictor"] == "onehot-ridge"].sort_values("seed")
+    wins = int((mine["kendall"].to_numpy() > base["kendall"].to_numpy()).sum())
+    assert summary.loc["onehot-ridge-10", "wins_vs_onehot-ridge"] == wins
+    assert summary.loc["onehot-ridge-10", "paired_vs_onehot-ridge_seeds"] == 3
+    script.main(args)
+    assert "[fcnet]" not in capsys.readouterr().err and len(read_rows(tmp_path / "quality_fcnet.csv")) == 6
