@@ -311,3 +311,11 @@ def test_leaderboard_script_on_fcnet_summarises_with_paired_tests_and_resumes(te
     assert summary.loc["onehot-ridge-10", "paired_vs_onehot-ridge_seeds"] == 3
     script.main(args)
     assert "[fcnet]" not in capsys.readouterr().err and len(read_rows(tmp_path / "quality_fcnet.csv")) == 6
+
+
+def test_data_info_names_the_classes_and_checksum_of_a_dataset(nbgraph):
+    result = CliRunner().invoke(cli, ["data", "info", "--dataset", "proteins"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "space:     nbgraph" in result.output and "proteins: 5616 elements" in result.output
+    assert "equivalence classes: 2021" in result.output
+    assert f"sha256 {nbgraph.checksum('proteins').sha256} (verified)" in result.output

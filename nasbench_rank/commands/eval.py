@@ -92,14 +92,18 @@ def protocol_choice(name: str, pool: str | None, metric: str | None, score_metri
 @click.option("--protocol", "protocol_name", default="functional", show_default=True,
               type=click.Choice(list(PROTOCOLS)),
               help="named protocol: functional (leak-free: one cell per functional class, valid, 900 train, rest "
-                   "test), unique, article (full pool 900/100 test: leaky), pinat, naslib; the options below "
-                   "override it")
-@click.option("--pool", default=None, help="functional (4,930 cells), unique (6,466) or full (15,625) [protocol's]")
+                   "test; on a space without equivalence every element), unique, article (full pool 900/100 test: "
+                   "leaky), pinat, naslib (these four: nb201 only); the options below override it")
+@click.option("--pool", default=None,
+              help="functional (nb201: 4,930 cells; another space: one element per equivalence class), unique "
+                   "(nb201 only: 6,466) or full (every element) [protocol's]")
 @click.option("--n-train", default=None, type=int, help="training cells [protocol's first size]")
 @click.option("--n-test", default=None,
               help="held-out cells, 'rest' (the whole remaining pool) or 'all' (every pool cell, training "
                    "cells included) [protocol's]")
-@click.option("--metric", default=None, help="valid or test accuracy (200 epochs) trained on [protocol's]")
+@click.option("--metric", default=None,
+              help="metric trained on (nb201: valid or test accuracy, 200 epochs; another space: its metrics, see "
+                   "`data info --space`) [protocol's]")
 @click.option("--score-metric", default=None, help="metric scored on [protocol's; --metric when that is given]")
 @click.option("--seeds", default=10, show_default=True, type=int, help="how many seeds (each draws a new split)")
 @click.option("--seed-start", default=0, show_default=True, type=int, help="first seed")
