@@ -250,7 +250,8 @@ def pool_about(sp: Any, pool: str, size: int) -> str:
     """One line saying what a pool of `sp` holds (the `pool_about` column)."""
     total = f"{sp.size:,}"
     if pool == "full":
-        return f"every element of {sp.name} ({total}); equivalent elements can fall on both sides of the split"
+        twins = "; equivalent elements can fall on both sides of the split" if sp.has_equivalence else ""
+        return f"every element of {sp.name} ({total}){twins}"
     if pool == "unique":
         return f"one cell per benchmark unique_id ({size:,} of {total})"
     if sp.has_equivalence:
@@ -470,11 +471,21 @@ def _save(model: Any, save_dir: Any, predictor: str, kwargs: dict, protocol: Pro
             "n_train": protocol.n_train, "seed": protocol.seed, "train_indices": train.tolist()}
     if protocol.space != DEFAULT_SPACE:
         meta["space"] = protocol.space  # train_indices are then ordinals of the source's space
-    save_predictor(model, save_dir, {
-        "name": predictor,
-        "kwargs": {**saved, **({"seed": model_seed} if model_seed is not None else {})},
-        "protocol": meta,
-    })
+        saved["space"] = protocol.space  # a space setting may be a name: the reloaded predictor gets it
+    # The Space object handed over by give_space has no saved format; its name stands for it while saving.
+    params = model.get_params(deep=False) if callable(getattr(model, "get_params", None)) else {}
+    given = params.get("space") if isinstance(params.get("space"), _spaces.Space) else None
+    if given is not None:
+        model.set_params(space=given.name)
+    try:
+        save_predictor(model, save_dir, {
+            "name": predictor,
+            "kwargs": {**saved, **({"seed": model_seed} if model_seed is not None else {})},
+            "protocol": meta,
+        })
+    finally:
+        if given is not None:
+            model.set_params(space=given)
 
 
 def _row(predictor: str, protocol: Protocol, target: str, pred: np.ndarray, truth: np.ndarray, fit_seconds: float,

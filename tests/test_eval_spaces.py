@@ -28,12 +28,11 @@ class OneHotRidge(BaseEstimator):
         self.space, self.alpha, self.seed = space, alpha, seed
 
     def fit(self, x, y):
-        self.space_ = spaces.resolve_space(self.space)
-        self.model_ = Ridge(alpha=self.alpha).fit(self.space_.one_hot(x), y)
+        self.model_ = Ridge(alpha=self.alpha).fit(spaces.resolve_space(self.space).one_hot(x), y)
         return self
 
     def predict(self, x):
-        return self.model_.predict(self.space_.one_hot(x))
+        return self.model_.predict(spaces.resolve_space(self.space).one_hot(x))
 
 
 class NoSpaceRidge(BaseEstimator):
@@ -222,6 +221,7 @@ targets = ["cora", "citeseer"]
 pool = "functional"
 n_train = 40
 n_test = 60
+save_predictions = true
 """
 
 
@@ -236,6 +236,11 @@ def test_a_spec_on_nbgraph_expands_and_runs_one_cell(test_plugins, tmp_path):
     rows = harness.load_records(tmp_path / "out")[0]["rows"]
     assert {r["space"] for r in rows} == {"nbgraph"} and {r["target"] for r in rows} == {"cora", "citeseer"}
     assert all(r["n_scored"] == 60 for r in rows)
+    saved = pd.read_csv(tmp_path / "out" / "predictions" / grid.cells[0].id / harness.PREDICTIONS_CSV)
+    assert saved.groupby("target").size().to_dict() == {"cora": 60, "citeseer": 60}
+    for r in rows:  # the reloaded predictor ranks the scored elements as the fitted one did
+        part = saved[saved["target"] == r["target"]]
+        assert stats.kendalltau(part["predicted"], part["true"])[0] == pytest.approx(r["kendall"], abs=1e-3)
 
 
 def test_nb201_cell_ids_do_not_change_with_an_explicit_space(test_plugins):
