@@ -323,8 +323,8 @@ def resolve_protocol(predictor: str, *, loss: str | None = None, source: str = "
     if name == DEFAULT_SPACE:
         metric = bench.check_metric(metric or "test")
         score_metric = bench.check_metric(score_metric) if score_metric else metric
-        source = bench.canonical_dataset(source)
-        resolved_targets = tuple(dict.fromkeys(_nb201_target(t) for t in targets))
+        source = _nb201_dataset(source, "source")
+        resolved_targets = tuple(dict.fromkeys(_nb201_dataset(t, "target") for t in targets))
         if isinstance(space, _spaces.Benchmark) and table is None:
             table = space.table
         table = table if table is not None else bench.load()
@@ -349,14 +349,14 @@ def resolve_protocol(predictor: str, *, loss: str | None = None, source: str = "
                     n_train, n_test, seed, score_metric, test_all, protocol, sha, name, test_rest)
 
 
-def _nb201_target(target: str) -> str:
+def _nb201_dataset(dataset: str, what: str) -> str:
     try:
-        return bench.canonical_dataset(target)
+        return bench.canonical_dataset(dataset)
     except UserError:
-        other = _other_space(target)
-        if other:
-            raise UserError(f"target {target!r} is a dataset of space {other!r}, not nb201: zero-shot transfer "
-                            f"stays within one space") from None
+        other = _other_space(dataset)
+        if other and other != DEFAULT_SPACE:
+            why = ": zero-shot transfer stays within one space" if what == "target" else ""
+            raise UserError(f"{what} {dataset!r} is a dataset of space {other!r}, not nb201{why}") from None
         raise
 
 

@@ -149,6 +149,7 @@ def test_fcnet_min_metric_kendall_is_positive_and_mae_is_in_its_units(test_plugi
     (dict(space="nbgraph", source="cifar10"), "source 'cifar10' is a dataset of space 'nb201', not 'nbgraph'$"),
     (dict(space="nbgraph", source="mnist"), "unknown dataset 'mnist' of space 'nbgraph'"),
     (dict(space="nope", source="cora"), "unknown space 'nope'"),
+    (dict(space="nb201", source="cora"), "source 'cora' is a dataset of space 'nbgraph', not nb201$"),
     (dict(space="fcnet", metric="test"), "unknown metric 'test' of space 'fcnet'"),
 ])
 def test_off_nb201_refusals_are_one_line(test_plugins, fcnet, settings, message):
