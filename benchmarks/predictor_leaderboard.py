@@ -18,6 +18,18 @@ paired comparison with the fair baseline `xgb-struct` over shared seeds (Wilcoxo
 win rate). Extra row files in the same format (e.g. ACT rows) join the summary with --include.
 
   OMP_NUM_THREADS=1 nice -n 10 python benchmarks/predictor_leaderboard.py --parts functional,pinat
+
+Another space (--space; nb201 too): the leak-free protocol only (pool functional: one element per
+equivalence class of the dataset's space, every element where the space defines none; train on
+`valid`, score all the rest), per dataset of --datasets (default: the space's first), n_train
+100 / 400 / 900 (--sizes), seeds 0-9, predictors act-mixed, act-rank, xgb, xgb-struct (--predictors
+adds e.g. mlp-mixed) -> results/quality_<space>.csv, seed-major so a run cut short covers every
+configuration, and results/quality_<space>_summary.csv: per dataset, predictor and n_train the
+median Kendall with its 95% percentile-bootstrap interval, the IQM, mean and std, and the paired
+comparison with xgb-struct over shared seeds (Wilcoxon signed-rank p, wins/ties/losses), all from
+`nasbench_rank.report.stats`. A predictor that takes no `space` is skipped with a note.
+
+  OMP_NUM_THREADS=1 nice -n 10 python benchmarks/predictor_leaderboard.py --space nbgraph --datasets cora,proteins
 """
 
 from __future__ import annotations
@@ -32,7 +44,8 @@ import numpy as np
 import pandas as pd
 
 from nasbench_rank import atomic, bench
-from nasbench_rank.evaluation import (evaluate_predictor, existing_keys, protocol_settings, read_rows,
+from nasbench_rank.errors import NonFiniteError, UserError
+from nasbench_rank.evaluation import (evaluate_predictor, existing_keys, load_benchmark, protocol_settings, read_rows,
                                       resolve_protocol, write_rows)
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -49,6 +62,9 @@ PARTS = {
     "naslib": dict(csv="quality_naslib", protocol="naslib", predictors=("params", "acc12", "xgb", "xgb-struct", "rf", "gp"),
                    n_train=(100, 400, 1000), seeds=10),
 }
+#: The predictors of the cross-space comparison (--space); mlp-mixed joins with --predictors.
+SPACE_PREDICTORS = ("xgb", "xgb-struct", "act-rank", "act-mixed")
+SPACE_SIZES = (100, 400, 900)
 #: PINAT's Table (Lu et al., AAAI 2023), NAS-Bench-201, Kendall tau of PINAT at each training size.
 PINAT_PUBLISHED = {78: 0.549, 156: 0.631, 469: 0.706, 781: 0.761, 1563: 0.784}
 
@@ -178,6 +194,121 @@ def markdown(summary: pd.DataFrame, score: str = "kendall") -> str:
     return "\n".join(lines)
 
 
+def supported(predictors: tuple[str, ...], bm) -> tuple[str, ...]:
+    """The predictors that take the benchmark's space (`spaces.give_space`); the others are named on
+    stderr and left out."""
+    from nasbench_rank import spaces
+    from nasbench_rank.plugins import get_plugins
+
+    keep = []
+    for predictor in predictors:
+        try:
+            spaces.give_space(get_plugins().predictors.create(predictor), bm.space, predictor)
+        except UserError as exc:
+            print(f"skipping {predictor}: {exc}", file=sys.stderr, flush=True)
+            continue
+        keep.append(predictor)
+    return tuple(keep)
+
+
+def run_space(space: str, datasets: tuple[str, ...], predictors: tuple[str, ...], seeds: range,
+              sizes: tuple[int, ...], path: Path) -> Path:
+    """The leak-free protocol on every dataset of `datasets`, seed-major; one row written per fit."""
+    bm = load_benchmark(space)
+    predictors = supported(predictors, bm)
+    done = existing_keys(read_rows(path))
+    for seed in seeds:
+        for dataset in datasets:
+            for predictor in predictors:
+                for n_train in sizes:
+                    settings = dict(source=dataset, targets=(dataset,), pool="functional", metric="valid",
+                                    score_metric="valid", n_train=n_train, n_test="rest", seed=seed,
+                                    protocol="functional", space=space)
+                    if set(resolve_protocol(predictor, **settings).keys()) <= done:
+                        continue
+                    started = time.perf_counter()
+                    try:
+                        rows = evaluate_predictor(predictor, **settings)
+                    except NonFiniteError as exc:  # named, not recorded: a rerun tries it again
+                        print(f"[{space}] FAILED {exc}", file=sys.stderr, flush=True)
+                        continue
+                    write_rows(path, rows)
+                    print(f"[{space}] {dataset} {predictor} n_train={n_train} seed={seed}: tau {rows[0]['kendall']:.3f} "
+                          f"fit {rows[0]['fit_seconds']:.1f} s ({time.perf_counter() - started:.1f} s)",
+                          file=sys.stderr, flush=True)
+    return path
+
+
+def summarize_space(frame: pd.DataFrame, score: str = "kendall") -> pd.DataFrame:
+    """Per (space, dataset, predictor, n_train): seeds, median [95% percentile-bootstrap interval],
+    IQM, mean, std, and the paired comparison with `BASELINE` over shared seeds (report.stats)."""
+    from nasbench_rank.report import stats
+
+    keys = ["space", "source", "pool", "metric", "n_train"]
+    out = []
+    for (predictor, *rest), group in frame.groupby(["predictor", *keys], sort=False, dropna=False):
+        values = {int(s): float(v) for s, v in zip(group["seed"], group[score])}
+        where = np.logical_and.reduce([frame[k] == v for k, v in zip(keys, rest)])
+        base = frame[(frame["predictor"] == BASELINE) & where]
+        n, median, low, high = stats.median_ci(values.values())
+        _, iqm, _, _ = stats.iqm_ci(values.values())
+        _, mean, std, _, _ = stats.mean_t_ci(values.values())
+        row = {"predictor": predictor, **dict(zip(keys, rest)), "seeds": n, f"{score}_median": median,
+               f"{score}_median_low95": low, f"{score}_median_high95": high, f"{score}_iqm": iqm,
+               f"{score}_mean": mean, f"{score}_std": std, "n_scored_median": group["n_scored"].median(),
+               "fit_seconds_median": group["fit_seconds"].median()}
+        if predictor != BASELINE and len(base):
+            cmp = stats.paired({int(s): float(v) for s, v in zip(base["seed"], base[score])}, values)
+            row.update({f"paired_vs_{BASELINE}_seeds": cmp["n_pairs"], f"wilcoxon_p_vs_{BASELINE}": cmp["wilcoxon_p"],
+                        f"wins_vs_{BASELINE}": cmp["wins"], f"ties_vs_{BASELINE}": cmp["ties"],
+                        f"losses_vs_{BASELINE}": cmp["losses"], f"median_diff_vs_{BASELINE}": cmp["median_diff"]})
+        out.append(row)
+    if not out:
+        return pd.DataFrame()
+    return pd.DataFrame(out).sort_values(["source", "n_train", f"{score}_median"], ascending=[True, True, False])
+
+
+def show_space(summary: pd.DataFrame, score: str = "kendall") -> None:
+    view = summary[["source", "predictor", "n_train", "seeds"]].copy()
+    view[f"{score} median [95% CI]"] = [f"{m:.3f} [{lo:.3f}, {hi:.3f}]" for m, lo, hi in zip(
+        summary[f"{score}_median"], summary[f"{score}_median_low95"], summary[f"{score}_median_high95"])]
+    view["IQM"] = summary[f"{score}_iqm"].map(lambda v: f"{v:.3f}")
+    column = f"wilcoxon_p_vs_{BASELINE}"
+    if column in summary:
+        view[f"p vs {BASELINE}"] = summary[column].map(lambda p: "" if pd.isna(p) else f"{p:.3f}")
+        view["W/T/L"] = [("" if pd.isna(w) else f"{int(w)}/{int(t)}/{int(lo)}") for w, t, lo in zip(
+            summary[f"wins_vs_{BASELINE}"], summary[f"ties_vs_{BASELINE}"], summary[f"losses_vs_{BASELINE}"])]
+    view["fit s"] = summary["fit_seconds_median"].map(lambda v: f"{v:.2f}")
+    print(view.to_string(index=False))
+
+
+def main_space(args: argparse.Namespace) -> None:
+    bm = load_benchmark(args.space)
+    if args.datasets == "all":
+        datasets = bm.datasets
+    elif args.datasets:
+        datasets = tuple(dict.fromkeys(bm.canonical_dataset(d.strip()) for d in args.datasets.split(",") if d.strip()))
+    else:
+        datasets = bm.datasets[:1]
+    predictors = tuple(p.strip() for p in args.predictors.split(",") if p.strip()) if args.predictors else SPACE_PREDICTORS
+    sizes = tuple(int(n) for n in args.sizes.split(",")) if args.sizes else SPACE_SIZES
+    path = args.results / f"quality_{args.space}.csv"
+    if not args.summary_only:
+        run_space(args.space, datasets, predictors, range(args.seed_start, args.seed_start + (args.seeds or 10)), sizes,
+                  path)
+    frame = read_rows(path)
+    frame = frame[(frame["protocol"] == "functional") & (frame["space"] == args.space)]
+    if not len(frame):
+        print(f"no rows in {path}")
+        return
+    summary = summarize_space(frame)
+    atomic.write_csv(args.results / f"quality_{args.space}_summary.csv", summary.to_dict("records"),
+                     list(summary.columns))
+    print(f"== {args.space}: {path.name}, Kendall tau on valid (median over seeds, 95% percentile-bootstrap interval; "
+          f"p: Wilcoxon signed-rank vs {BASELINE} over shared seeds; W/T/L: wins/ties/losses against it)")
+    show_space(summary)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--parts", default="functional,pinat", help=f"comma-separated subset of {', '.join(PARTS)}, leakage")
@@ -187,10 +318,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--markdown", action="store_true", help="also print each summary as a Markdown table")
     parser.add_argument("--include", action="append", default=[], type=Path,
                         help="another row CSV of the same protocol to join the functional summary (e.g. ACT rows)")
+    parser.add_argument("--space", default=None,
+                        help="run the leak-free protocol on this space (nb201, nbgraph, fcnet, ...) instead of --parts")
+    parser.add_argument("--datasets", default=None,
+                        help="with --space: comma-separated datasets, or 'all' (default: the space's first)")
+    parser.add_argument("--sizes", default=None, help="with --space: comma-separated n_train (default 100,400,900)")
+    parser.add_argument("--seed-start", type=int, default=0, help="with --space: first seed (default 0)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="with --space: folder of the CSVs")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
+    if args.space is not None:
+        try:
+            main_space(args)
+        except UserError as exc:
+            parser.exit(2, f"error: {exc}\n")
+        return
     table = bench.load()
     for name in [p.strip() for p in args.parts.split(",") if p.strip()]:
         if name == "leakage":

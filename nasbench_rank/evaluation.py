@@ -8,6 +8,18 @@ rows into a CSV keyed by that protocol, so a rerun replaces rows instead of dupl
 Named protocols (`PROTOCOLS`) fix pool, metrics and split sizes: `functional` (the leak-free headline),
 `unique`, `article` (leaky: about 52% of its test cells have a functional twin in training), and the
 published `pinat` and `naslib` protocols, so our numbers can sit beside the papers'.
+
+Any registered space (`nasbench_rank.spaces`) can be evaluated: `space=` names it (or dataset names
+that only one space has). NAS-Bench-201 keeps its table's official indices, pools and splits, so
+its rows are those of earlier versions plus the new columns. On another space the pools are
+`functional` (one element per equivalence class of the dataset's space, `Space.representatives`;
+every element where the space defines no equivalence, as the row's `pool_about` says) and `full`;
+`unique` and the published protocols other than `functional` are NB201's and refused elsewhere.
+Predictors are given the benchmark's whole space (`spaces.give_space`) and "higher is better"
+utilities (`Metric.utility`), so Kendall and Spearman keep their sign meaning for a metric where
+lower is better; MAE is in the metric's own units. A target is any dataset of the same space
+(zero-shot transfer); one whose elements form a subspace (NAS-Bench-Graph's `proteins`) is scored on
+the pool of that subspace outside the training elements' classes (`n_scored` says how many).
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__, atomic, bench, space
+from . import spaces as _spaces
 from .errors import NonFiniteError, UserError
 from .provenance import PROVENANCE_COLUMNS, provenance
 from .seeding import apply_seed, seed_of
@@ -35,14 +48,21 @@ POOLS: tuple[str, ...] = ("full", "unique", "functional")
 TOP_FRACTION = 0.05
 #: Columns that identify a row: two rows with equal keys measure the same thing. `score_metric` is
 #: the metric scored on (the training metric unless a protocol says otherwise, as PINAT's does).
-ROW_KEY: tuple[str, ...] = ("predictor", "loss", "predictor_kwargs", "pool", "metric", "score_metric", "source",
+#: `space` joined later: a row without one is NAS-Bench-201's.
+ROW_KEY: tuple[str, ...] = ("space", "predictor", "loss", "predictor_kwargs", "pool", "metric", "score_metric", "source",
                             "target", "n_train", "n_test", "seed", "table_sha256")
+DEFAULT_SPACE = "nb201"
 SCORES: tuple[str, ...] = ("spearman", "kendall", "r2", "mae", "precision_top5pct", "fit_seconds")
 #: GPU-hours a row's predictor cost: the 200-epoch training of its labelled cells (zero for proxies,
 #: which need no labels), and what it spent reading benchmark results when predicting (acc12).
 COSTS: tuple[str, ...] = ("label_gpu_hours", "query_gpu_hours")
-COLUMNS: tuple[str, ...] = ("protocol",) + ROW_KEY + SCORES + COSTS + ("transfer", "version") + tuple(
+#: Per row besides its key: how many cells were scored (fewer than n_test on a target whose space is a
+#: subspace of the source's), what the pool is, and the checksum of the target dataset's data.
+DETAILS: tuple[str, ...] = ("n_scored", "pool_about", "target_sha256")
+COLUMNS: tuple[str, ...] = ("protocol",) + ROW_KEY + SCORES + COSTS + ("transfer", "version") + DETAILS + tuple(
     c for c in PROVENANCE_COLUMNS if c not in ROW_KEY)
+#: Named protocols defined on NAS-Bench-201 only (their pools or published sizes are NB201's).
+NB201_ONLY_PROTOCOLS: tuple[str, ...] = ("unique", "article", "pinat", "naslib")
 #: n_test value that scores every cell of the pool, training cells included (PINAT's protocol).
 ALL = "all"
 
@@ -152,6 +172,8 @@ class Protocol:
     test_all: bool = False  # score every pool cell, training cells included
     protocol: str = ""  # the named protocol these settings are, "" when none
     table_sha256: str = ""  # the table the rows are computed from: part of every row's identity
+    space: str = DEFAULT_SPACE
+    test_rest: bool = False  # n_test was "rest": the whole pool outside training
 
     def keys(self) -> list[tuple[str, ...]]:
         return [row_key({**self.__dict__, "target": t}) for t in self.targets]
@@ -167,6 +189,8 @@ def row_key(row: dict[str, Any]) -> tuple[str, ...]:
     row = dict(row)
     if _blank(row.get("score_metric")):
         row["score_metric"] = row.get("metric")
+    if _blank(row.get("space")):
+        row["space"] = DEFAULT_SPACE
     return tuple("" if _blank(row.get(c)) else str(row[c]) for c in ROW_KEY)
 
 
@@ -176,15 +200,67 @@ def _int_setting(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
-def resolve_protocol(predictor: str, *, loss: str | None = None, source: str = "cifar10",
-                     targets: Sequence[str] = ("cifar10",), pool: str = "full", n_train: int = 900,
-                     n_test: int | str = 100, metric: str = "test", seed: int = 0,
-                     predictor_kwargs: dict | None = None, table: bench.Table | None = None,
-                     score_metric: str | None = None, protocol: str = "") -> Protocol:
-    """Check every setting (UserError naming the bad one) and resolve defaults, without fitting.
+_BENCHMARKS: dict[str, Any] = {}
 
-    `n_test` is a number, ``"rest"`` (the whole pool outside training) or ``"all"`` (the whole pool,
-    training cells included); `score_metric` defaults to `metric`."""
+
+def load_benchmark(space: "str | _spaces.Benchmark") -> "_spaces.Benchmark":
+    """The benchmark of a space name (loaded once per process) or the Benchmark given."""
+    if isinstance(space, _spaces.Benchmark):
+        return space
+    if not isinstance(space, str) or not space:
+        raise UserError(f"space must be a space name, got {space!r}")
+    if space not in _BENCHMARKS:
+        _BENCHMARKS[space] = _spaces.load(space)
+    return _BENCHMARKS[space]
+
+
+def space_name(space: "str | _spaces.Benchmark | None", source: str) -> str:
+    """The name of the space an evaluation runs on: the one given, else the one space that has the
+    source dataset (`spaces.find_dataset`)."""
+    if space is None:
+        try:
+            return _spaces.find_dataset(source)
+        except UserError as exc:
+            if str(exc).startswith("no space has"):
+                raise UserError(f"unknown dataset {source!r}: {exc}") from None
+            raise
+    if isinstance(space, _spaces.Benchmark):
+        return space.name
+    if not isinstance(space, str) or space not in _spaces.names():
+        raise UserError(f"unknown space {space!r}; known: {', '.join(_spaces.names())}")
+    return space
+
+
+def space_pool(sp: "_spaces.Space", pool: str) -> np.ndarray:
+    """Ordinals of `sp` a protocol draws from, ascending: every element (`full`), or the first element
+    of each equivalence class (`functional`: `Space.representatives`, every element when the space
+    defines no equivalence). `unique` is NAS-Bench-201's and refused here."""
+    if pool == "full":
+        return np.arange(sp.size, dtype=np.int64)
+    if pool == "functional":
+        group, starts, members = sp.classes()  # cached; the same ordinals as sp.representatives()
+        return np.sort(members[starts[:-1]])
+    if pool == "unique":
+        raise UserError(f"pool 'unique' (one cell per benchmark unique_id) is NB201's; space {sp.name!r} has "
+                        f"pools functional and full")
+    raise UserError(f"unknown pool {pool!r}; known: {', '.join(POOLS)}")
+
+
+def pool_about(sp: Any, pool: str, size: int) -> str:
+    """One line saying what a pool of `sp` holds (the `pool_about` column)."""
+    total = f"{sp.size:,}"
+    if pool == "full":
+        twins = "; equivalent elements can fall on both sides of the split" if sp.has_equivalence else ""
+        return f"every element of {sp.name} ({total}){twins}"
+    if pool == "unique":
+        return f"one cell per benchmark unique_id ({size:,} of {total})"
+    if sp.has_equivalence:
+        return f"one element per equivalence class of {sp.name} ({size:,} of {total})"
+    return f"{sp.name} defines no equivalence: every element ({total}), none has a functional twin"
+
+
+def _plugin_setup(predictor: str, loss: str | None, predictor_kwargs: dict | None) -> tuple[str, str]:
+    """(canonical JSON of the settings, the loss the predictor trains with or "") after checking them."""
     from .plugins import get_plugins
 
     plugins = get_plugins()
@@ -194,27 +270,21 @@ def resolve_protocol(predictor: str, *, loss: str | None = None, source: str = "
         if "loss" in kwargs:
             raise UserError("give the loss either as loss= or inside predictor_kwargs, not both")
     try:
-        kwargs_json = json.dumps(kwargs, sort_keys=True)
+        kwargs_json = json.dumps(kwargs, sort_keys=True, default=_no_json)
     except TypeError as exc:
         raise UserError(f"predictor settings must be JSON-serialisable: {exc}") from None
     created = plugins.predictors.create(predictor, **({**kwargs, "loss": loss} if loss else kwargs))
     resolved_loss = loss or (getattr(created, "loss", None) if isinstance(getattr(created, "loss", None), str) else "")
-    if pool not in POOLS:
-        raise UserError(f"unknown pool {pool!r}; known: {', '.join(POOLS)}")
-    bench.check_metric(metric)
-    score_metric = bench.check_metric(score_metric) if score_metric else metric
-    if protocol and protocol not in PROTOCOLS:
-        raise UserError(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
-    source = bench.canonical_dataset(source)
-    if isinstance(targets, str):
-        targets = [targets]
-    resolved_targets = tuple(dict.fromkeys(bench.canonical_dataset(t) for t in targets))
-    if not resolved_targets:
-        raise UserError("name at least one target dataset")
+    return kwargs_json, resolved_loss or ""
+
+
+def _no_json(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _sizes(n_train: Any, n_test: Any, seed: Any, size: int, pool: str) -> tuple[int, int, int, bool]:
     n_train = _int_setting("n_train", n_train, 2)
     seed = _int_setting("seed", seed, 0)
-    table = table if table is not None else bench.load()
-    size = len(pool_indices(table, pool))
     test_all = n_test == ALL
     if n_train >= size:
         raise UserError(f"n_train = {n_train} exceeds the {size - 1} cells of pool {pool!r} that leave a cell to test")
@@ -227,102 +297,296 @@ def resolve_protocol(predictor: str, *, loss: str | None = None, source: str = "
     n_test = _int_setting("n_test", n_test, 2)
     if not test_all and n_train + n_test > size:
         raise UserError(f"n_train + n_test = {n_train + n_test} exceeds the {size} cells of pool {pool!r}")
-    return Protocol(predictor, resolved_loss or "", kwargs_json, pool, metric, source, resolved_targets,
-                    n_train, n_test, seed, score_metric, test_all, protocol, table.sha256)
+    return n_train, n_test, seed, test_all
+
+
+def resolve_protocol(predictor: str, *, loss: str | None = None, source: str = "cifar10",
+                     targets: Sequence[str] = ("cifar10",), pool: str = "full", n_train: int = 900,
+                     n_test: int | str = 100, metric: str | None = None, seed: int = 0,
+                     predictor_kwargs: dict | None = None, table: bench.Table | None = None,
+                     score_metric: str | None = None, protocol: str = "",
+                     space: "str | _spaces.Benchmark | None" = None) -> Protocol:
+    """Check every setting (UserError naming the bad one) and resolve defaults, without fitting.
+
+    `space` names the space (default: the one space with the source dataset); `metric` defaults to
+    `test` on NAS-Bench-201 (the article's) and to the benchmark's default metric elsewhere.
+    `n_test` is a number, ``"rest"`` (the whole pool outside training) or ``"all"`` (the whole pool,
+    training cells included); `score_metric` defaults to `metric`."""
+    kwargs_json, resolved_loss = _plugin_setup(predictor, loss, predictor_kwargs)
+    if pool not in POOLS:
+        raise UserError(f"unknown pool {pool!r}; known: {', '.join(POOLS)}")
+    if protocol and protocol not in PROTOCOLS:
+        raise UserError(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
+    if isinstance(targets, str):
+        targets = [targets]
+    name = space_name(space, source)
+    if name == DEFAULT_SPACE:
+        metric = bench.check_metric(metric or "test")
+        score_metric = bench.check_metric(score_metric) if score_metric else metric
+        source = _nb201_dataset(source, "source")
+        resolved_targets = tuple(dict.fromkeys(_nb201_dataset(t, "target") for t in targets))
+        if isinstance(space, _spaces.Benchmark) and table is None:
+            table = space.table
+        table = table if table is not None else bench.load()
+        size = len(pool_indices(table, pool))
+        sha = table.sha256
+    else:
+        bm = load_benchmark(space if isinstance(space, _spaces.Benchmark) else name)
+        if protocol in NB201_ONLY_PROTOCOLS:
+            raise UserError(f"protocol {protocol!r} is defined on nb201 only, not on space {name!r}; "
+                            f"use --protocol functional or set the pool and sizes")
+        source = _dataset_of(bm, source, "source")
+        metric = bm.metric(metric).name
+        score_metric = bm.metric(score_metric).name if score_metric else metric
+        resolved_targets = tuple(dict.fromkeys(_dataset_of(bm, t, "target") for t in targets))
+        size = len(space_pool(bm.space_of(source), pool))
+        sha = bm.checksum(source).sha256
+    if not resolved_targets:
+        raise UserError("name at least one target dataset")
+    test_rest = n_test == "rest"
+    n_train, n_test, seed, test_all = _sizes(n_train, n_test, seed, size, pool)
+    return Protocol(predictor, resolved_loss, kwargs_json, pool, metric, source, resolved_targets,
+                    n_train, n_test, seed, score_metric, test_all, protocol, sha, name, test_rest)
+
+
+def _nb201_dataset(dataset: str, what: str) -> str:
+    try:
+        return bench.canonical_dataset(dataset)
+    except UserError:
+        other = _other_space(dataset)
+        if other and other != DEFAULT_SPACE:
+            why = ": zero-shot transfer stays within one space" if what == "target" else ""
+            raise UserError(f"{what} {dataset!r} is a dataset of space {other!r}, not nb201{why}") from None
+        raise
+
+
+def _other_space(dataset: str) -> str:
+    try:
+        return _spaces.find_dataset(dataset)
+    except UserError:
+        return ""
+
+
+def _dataset_of(bm: "_spaces.Benchmark", dataset: str, what: str) -> str:
+    """`dataset` canonical in `bm`, or a one-line refusal (naming the space that has it)."""
+    try:
+        return bm.canonical_dataset(dataset)
+    except UserError:
+        other = _other_space(dataset)
+        if other and other != bm.name:
+            why = ": zero-shot transfer stays within one space" if what == "target" else ""
+            raise UserError(f"{what} {dataset!r} is a dataset of space {other!r}, not {bm.name!r}{why}") from None
+        raise
 
 
 def evaluate_predictor(predictor: str, *, loss: str | None = None, source: str = "cifar10",
                        targets: Sequence[str] = ("cifar10",), pool: str = "full", n_train: int = 900,
-                       n_test: int | str = 100, metric: str = "test", seed: int = 0,
+                       n_test: int | str = 100, metric: str | None = None, seed: int = 0,
                        predictor_kwargs: dict | None = None, table: bench.Table | None = None,
                        save_dir: str | os.PathLike | None = None, score_metric: str | None = None,
-                       protocol: str = "") -> list[dict]:
+                       protocol: str = "", space: "str | _spaces.Benchmark | None" = None) -> list[dict]:
     """Fit the named predictor once on `n_train` cells of `source`, score the same held-out cells on
     every target; one tidy row per target.
 
+    `space` names the space (a name or a Benchmark; default: the one space with the source dataset).
     The split follows `seed`, and so does the predictor's own randomness (`seeding.apply_seed`: its
-    ``seed`` or ``random_state`` setting, unless `predictor_kwargs` sets it). A predictor whose
-    settings include ``dataset`` or ``table`` (the proxies) is given the source dataset and this
-    table unless the caller set them. The predictor is built, and its libraries imported, before the
-    fit is timed. NaN or infinite predictions, losses or scores stop with `NonFiniteError` (exit 1)
-    naming the predictor, and no row is returned. With `save_dir`, the fitted predictor is saved
-    there with its protocol (see `persist`).
+    ``seed`` or ``random_state`` setting, unless `predictor_kwargs` sets it). The predictor is given
+    the benchmark's whole space (`spaces.give_space`). A predictor whose settings include ``dataset``
+    or ``table`` (the proxies) is given the source dataset and, on NB201, this table unless the
+    caller set them. The predictor is built, and its libraries imported, before the fit is timed.
+    NaN or infinite predictions, losses or scores stop with `NonFiniteError` (exit 1) naming the
+    predictor, and no row is returned. With `save_dir`, the fitted predictor is saved there with its
+    protocol (see `persist`).
     """
     from .plugins import get_plugins
 
-    table = table if table is not None else bench.load()
     protocol = resolve_protocol(predictor, loss=loss, source=source, targets=targets, pool=pool, n_train=n_train,
                                 n_test=n_test, metric=metric, seed=seed, predictor_kwargs=predictor_kwargs,
-                                table=table, score_metric=score_metric, protocol=protocol)
+                                table=table, score_metric=score_metric, protocol=protocol, space=space)
     kwargs = dict(predictor_kwargs or {})
     if loss is not None:
         kwargs["loss"] = loss
+    if protocol.space != DEFAULT_SPACE:
+        bm = load_benchmark(space if isinstance(space, _spaces.Benchmark) else protocol.space)
+        return _evaluate_space(predictor, protocol, kwargs, bm, save_dir)
+    if isinstance(space, _spaces.Benchmark) and table is None:
+        table = space.table
+    table = table if table is not None else bench.load()
     model = get_plugins().predictors.create(predictor, **kwargs)  # imports the plugin's module: untimed
     apply_seed(model, protocol.seed, explicit=kwargs)
+    _spaces.give_space(model, _spaces.default_space(), predictor, kwargs)
     _inject_context(model, kwargs, dataset=protocol.source, table=table)
     train, test = split(pool_indices(table, protocol.pool), protocol.n_train,
                         ALL if protocol.test_all else protocol.n_test, protocol.seed)
     labels = table.accuracy(protocol.source, protocol.metric, fraction=True)
+    fit_seconds = _fit(model, predictor, protocol, table.cells[train], labels[train])
+    pred = _predict(model, predictor, protocol, table.cells[test])
+    needs_labels = bool(getattr(model, "needs_labels", True))
+    label_hours = float(table.train_seconds(protocol.source)[train].sum() / 3600.0) if needs_labels else 0.0
+    query_hours = float(getattr(model, "query_gpu_hours_", 0.0) or 0.0)
+
+    if save_dir is not None:
+        _save(model, save_dir, predictor, kwargs, protocol, train)
+
+    about = pool_about(_spaces.default_space(), protocol.pool, len(pool_indices(table, protocol.pool)))
+    rows = []
+    for target in protocol.targets:
+        truth = table.accuracy(target, protocol.score_metric, fraction=True)[test]
+        rows.append(_row(predictor, protocol, target, pred, truth, fit_seconds, label_hours, query_hours,
+                         provenance(table), about, table.sha256))
+    return rows
+
+
+def _fit(model: Any, predictor: str, protocol: Protocol, x: np.ndarray, y: np.ndarray) -> float:
+    """Fit and time it; NonFiniteError naming the predictor when its fit or its loss is not finite."""
     started = time.perf_counter()
     try:
-        model.fit(table.cells[train], labels[train])
+        model.fit(x, y)
     except NonFiniteError as exc:
         raise NonFiniteError(f"predictor {predictor!r} (seed {protocol.seed}): {exc}") from None
     fit_seconds = time.perf_counter() - started
     history = getattr(model, "loss_history_", None)
     if history is not None and not np.all(np.isfinite(np.asarray(history, dtype=np.float64))):
         raise NonFiniteError(f"predictor {predictor!r} (seed {protocol.seed}): its training loss is not finite")
-    pred = np.asarray(model.predict(table.cells[test]), dtype=np.float64)
-    if pred.shape != (len(test),):
-        raise UserError(f"predictor {predictor!r} returned predictions of shape {pred.shape}, expected ({len(test)},)")
+    return fit_seconds
+
+
+def _predict(model: Any, predictor: str, protocol: Protocol, x: np.ndarray) -> np.ndarray:
+    pred = np.asarray(model.predict(x), dtype=np.float64)
+    if pred.shape != (len(x),):
+        raise UserError(f"predictor {predictor!r} returned predictions of shape {pred.shape}, expected ({len(x)},)")
     bad = int(np.sum(~np.isfinite(pred)))
     if bad:
         raise NonFiniteError(f"predictor {predictor!r} (seed {protocol.seed}) returned {bad} non-finite predictions "
                              f"of {len(pred)}")
-    pred = pred.astype(np.float32)
-    needs_labels = bool(getattr(model, "needs_labels", True))
-    label_hours = float(table.train_seconds(protocol.source)[train].sum() / 3600.0) if needs_labels else 0.0
-    query_hours = float(getattr(model, "query_gpu_hours_", 0.0) or 0.0)
+    return pred.astype(np.float32)
 
-    if save_dir is not None:
-        from .persist import save_predictor
 
-        model_seed = seed_of(model)
+def _save(model: Any, save_dir: Any, predictor: str, kwargs: dict, protocol: Protocol, train: np.ndarray) -> None:
+    from .persist import save_predictor
+
+    model_seed = seed_of(model)
+    saved = {k: v for k, v in kwargs.items() if k != "space"}
+    meta = {"pool": protocol.pool, "metric": protocol.metric, "source": protocol.source,
+            "n_train": protocol.n_train, "seed": protocol.seed, "train_indices": train.tolist()}
+    if protocol.space != DEFAULT_SPACE:
+        meta["space"] = protocol.space  # train_indices are then ordinals of the source's space
+        saved["space"] = protocol.space  # a space setting may be a name: the reloaded predictor gets it
+    # The Space object handed over by give_space has no saved format; its name stands for it while saving.
+    params = model.get_params(deep=False) if callable(getattr(model, "get_params", None)) else {}
+    given = params.get("space") if isinstance(params.get("space"), _spaces.Space) else None
+    if given is not None:
+        model.set_params(space=given.name)
+    try:
         save_predictor(model, save_dir, {
             "name": predictor,
-            "kwargs": {**kwargs, **({"seed": model_seed} if model_seed is not None else {})},
-            "protocol": {"pool": protocol.pool, "metric": protocol.metric, "source": protocol.source,
-                         "n_train": protocol.n_train, "seed": protocol.seed, "train_indices": train.tolist()},
+            "kwargs": {**saved, **({"seed": model_seed} if model_seed is not None else {})},
+            "protocol": meta,
         })
+    finally:
+        if given is not None:
+            model.set_params(space=given)
 
-    rows = []
+
+def _row(predictor: str, protocol: Protocol, target: str, pred: np.ndarray, truth: np.ndarray, fit_seconds: float,
+         label_hours: float, query_hours: float, prov: dict, about: str, target_sha: str) -> dict:
+    scores = score(pred, truth)
+    undefined = [k for k in ("spearman", "kendall", "r2", "mae") if not math.isfinite(scores[k])]
+    if undefined:
+        raise NonFiniteError(f"predictor {predictor!r} (seed {protocol.seed}): {', '.join(undefined)} on {target} "
+                             f"is not finite (constant predictions?)")
+    return {
+        "protocol": protocol.protocol, "space": protocol.space,
+        "predictor": protocol.predictor, "loss": protocol.loss, "predictor_kwargs": protocol.predictor_kwargs,
+        "pool": protocol.pool, "metric": protocol.metric, "score_metric": protocol.score_metric,
+        "source": protocol.source, "target": target,
+        "n_train": protocol.n_train, "n_test": protocol.n_test, "seed": protocol.seed,
+        **scores, "fit_seconds": fit_seconds, "label_gpu_hours": label_hours, "query_gpu_hours": query_hours,
+        "transfer": target != protocol.source, "version": __version__,
+        "n_scored": int(len(truth)), "pool_about": about, "target_sha256": target_sha, **prov,
+    }
+
+
+def target_test(bm: "_spaces.Benchmark", protocol: Protocol, target: str, train: np.ndarray,
+                test: np.ndarray) -> tuple["_spaces.Space", np.ndarray]:
+    """(the target's space, the ordinals of it to score). A target on the source's space scores the
+    split's test elements. A target whose space differs (a subspace, e.g. NAS-Bench-Graph's
+    `proteins`) scores its own pool: every element with `n_test="all"`, else those outside the
+    training elements' equivalence classes (outside the training elements themselves for pool
+    `full`), the first `n_test` of them in a seeded order."""
+    src = bm.space_of(protocol.source)
+    tsp = bm.space_of(target)
+    if tsp.name == src.name:
+        return tsp, test
+    t_pool = space_pool(tsp, protocol.pool)
+    if not protocol.test_all:
+        whole = bm.space
+        t_whole = whole.ordinals(tsp.elements(t_pool))
+        train_whole = whole.ordinals(src.elements(train))
+        if protocol.pool == "functional":
+            group = whole.classes()[0]
+            keep = ~np.isin(group[t_whole], group[train_whole])
+        else:
+            keep = ~np.isin(t_whole, train_whole)
+        t_pool = t_pool[keep]
+        if not protocol.test_rest and protocol.n_test < len(t_pool):
+            t_pool = np.sort(np.random.default_rng(protocol.seed).permutation(t_pool)[:protocol.n_test])
+    return tsp, t_pool
+
+
+def _evaluate_space(predictor: str, protocol: Protocol, kwargs: dict, bm: "_spaces.Benchmark",
+                    save_dir: Any) -> list[dict]:
+    """`evaluate_predictor` on a space other than NAS-Bench-201 (elements and ordinals of the space)."""
+    from .plugins import get_plugins
+
+    model = get_plugins().predictors.create(predictor, **kwargs)  # imports the plugin's module: untimed
+    apply_seed(model, protocol.seed, explicit=kwargs)
+    _spaces.give_space(model, bm.space, predictor, kwargs)
+    _inject_context(model, kwargs, dataset=protocol.source, table=None)
+    src = bm.space_of(protocol.source)
+    pool = space_pool(src, protocol.pool)
+    train, test = split(pool, protocol.n_train, ALL if protocol.test_all else protocol.n_test, protocol.seed)
+    metric = bm.metric(protocol.metric)
+    labels = metric.utility(bm.values(protocol.source, metric.name))
+    if not np.all(np.isfinite(labels[train])):
+        raise UserError(f"the {metric.name} values of {protocol.source} are not finite on "
+                        f"{int(np.sum(~np.isfinite(labels[train])))} training elements")
+    fit_seconds = _fit(model, predictor, protocol, src.elements(train), labels[train])
+    needs_labels = bool(getattr(model, "needs_labels", True))
+    if not needs_labels:
+        label_hours = 0.0
+    elif bm.cost_unit == "seconds":
+        label_hours = float(np.sum(bm.cost(protocol.source)[train]) / 3600.0)
+    else:  # the data holds no training time (its cost counts evaluations)
+        label_hours = float("nan")
+    if save_dir is not None:
+        _save(model, save_dir, predictor, kwargs, protocol, train)
+    source_sum = bm.checksum(protocol.source)
+    score_metric = bm.metric(protocol.score_metric)
+    rows, predicted = [], {}
     for target in protocol.targets:
-        truth = table.accuracy(target, protocol.score_metric, fraction=True)[test]
-        scores = score(pred, truth)
-        undefined = [k for k in ("spearman", "kendall", "r2", "mae") if not math.isfinite(scores[k])]
-        if undefined:
-            raise NonFiniteError(f"predictor {predictor!r} (seed {protocol.seed}): {', '.join(undefined)} on {target} "
-                                 f"is not finite (constant predictions?)")
-        rows.append({
-            "protocol": protocol.protocol,
-            "predictor": protocol.predictor, "loss": protocol.loss, "predictor_kwargs": protocol.predictor_kwargs,
-            "pool": protocol.pool, "metric": protocol.metric, "score_metric": protocol.score_metric,
-            "source": protocol.source, "target": target,
-            "n_train": protocol.n_train, "n_test": protocol.n_test, "seed": protocol.seed,
-            **scores, "fit_seconds": fit_seconds, "label_gpu_hours": label_hours, "query_gpu_hours": query_hours,
-            "transfer": target != protocol.source, "version": __version__, **provenance(table),
-        })
+        tsp, scored = target_test(bm, protocol, target, train, test)
+        if len(scored) < 2:
+            raise UserError(f"target {target!r}: fewer than 2 elements of its space {tsp.name!r} are left to score")
+        key = (tsp.name, scored.tobytes())
+        if key not in predicted:
+            predicted[key] = _predict(model, predictor, protocol, tsp.elements(scored))
+        truth = score_metric.utility(bm.values(target, score_metric.name))[scored]
+        query_hours = float(getattr(model, "query_gpu_hours_", 0.0) or 0.0)
+        about = pool_about(tsp, protocol.pool, len(space_pool(tsp, protocol.pool)))
+        rows.append(_row(predictor, protocol, target, predicted[key], truth, fit_seconds, label_hours, query_hours,
+                         provenance(source_sum), about, bm.checksum(target).sha256))
     return rows
 
 
-def _inject_context(model: Any, explicit: dict, *, dataset: str, table: bench.Table) -> None:
+def _inject_context(model: Any, explicit: dict, *, dataset: str, table: bench.Table | None) -> None:
     """Give a predictor that declares ``dataset`` / ``table`` settings the evaluation's source dataset
-    and table, unless the caller set them."""
+    and table (NB201's; None elsewhere: not given), unless the caller set them."""
     get_params = getattr(model, "get_params", None)
     if not callable(get_params):
         return
     params = get_params(deep=False)
-    context = {"dataset": dataset, "table": table}
+    context = {"dataset": dataset, **({"table": table} if table is not None else {})}
     update = {k: v for k, v in context.items() if k in params and k not in explicit}
     if update:
         model.set_params(**update)
@@ -369,7 +633,7 @@ def read_rows(path: str | os.PathLike) -> pd.DataFrame:
 
 def existing_keys(frame: pd.DataFrame) -> set[tuple[str, ...]]:
     # optional: rows written before these columns existed (a row without a checksum is from an unknown table)
-    missing = [c for c in ROW_KEY if c not in frame.columns and c not in ("score_metric", "table_sha256")]
+    missing = [c for c in ROW_KEY if c not in frame.columns and c not in ("space", "score_metric", "table_sha256")]
     if missing:
         raise UserError(f"results file lacks the columns {', '.join(missing)}")
     return {row_key(r) for r in frame[[c for c in ROW_KEY if c in frame.columns]].to_dict("records")}

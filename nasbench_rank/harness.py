@@ -44,8 +44,8 @@ __all__ = ["EXECUTORS", "PREDICTIONS_CSV", "GridReport", "Runner", "atomic_write
 
 # Settings copied into every row of a cell so each row names its own protocol.
 _IDENTITY: dict[str, tuple[str, ...]] = {
-    "eval": ("predictor", "loss", "pool", "metric", "source", "n_train", "n_test", "seed"),
-    "search": ("predictor", "loss", "search", "dataset", "source", "mode", "budget", "metric", "n_train", "seed"),
+    "eval": ("space", "predictor", "loss", "pool", "metric", "source", "n_train", "n_test", "seed"),
+    "search": ("space", "predictor", "loss", "search", "dataset", "source", "mode", "budget", "metric", "n_train", "seed"),
 }
 
 
@@ -55,15 +55,17 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def default_runner(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """Run one cell with the library's evaluation or search entry point."""
+    """Run one cell with the library's evaluation or search entry point. A cell's settings name its
+    space only when it is not NAS-Bench-201 (`spec`)."""
     s = settings
+    space = s.get("space") or "nb201"
     if kind == "eval":
         from .evaluation import evaluate_predictor
 
         with tempfile.TemporaryDirectory(prefix="nasbench-rank-") as tmp:
             rows = evaluate_predictor(
                 s["predictor"], loss=s["loss"], source=s["source"], targets=tuple(s["targets"]), pool=s["pool"],
-                n_train=s["n_train"], n_test=s["n_test"], metric=s["metric"], seed=s["seed"],
+                n_train=s["n_train"], n_test=s["n_test"], metric=s["metric"], seed=s["seed"], space=space,
                 predictor_kwargs=s["predictor_kwargs"] or None, save_dir=tmp if s["save_predictions"] else None)
             files = {PREDICTIONS_CSV: predictions_csv(tmp, s, int(rows[0]["n_test"]))} if s["save_predictions"] else {}
         return {"rows": rows, "files": files}
@@ -71,6 +73,8 @@ def default_runner(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
         from .search import run_search
 
         optional = {k: s[k] for k in ("source", "mode", "n_train", "loss") if s[k] is not None}
+        if space != "nb201":  # spec refuses such a block unless run_search takes a space
+            optional["space"] = space
         row, trace = run_search(
             s["predictor"], s["search"], dataset=s["dataset"], budget=s["budget"], metric=s["metric"], seed=s["seed"],
             predictor_kwargs=s["predictor_kwargs"] or None, search_kwargs=s["search_kwargs"] or None, **optional)
@@ -91,12 +95,41 @@ def predictions_csv(saved: str | Path, settings: dict[str, Any], n_test: int) ->
     from .evaluation import pool_indices, split
     from .persist import load_predictor
 
+    if settings.get("space"):
+        return _space_predictions_csv(saved, settings, n_test)
     table = bench.load()
     _, test = split(pool_indices(table, settings["pool"]), settings["n_train"], n_test, settings["seed"])
     predicted = np.asarray(load_predictor(saved).predict(table.cells[test]), dtype=np.float32)
     frames = [pd.DataFrame({"index": test, "target": target, "true": table.accuracy(target, settings["metric"], fraction=True)[test],
                             "predicted": predicted}) for target in settings["targets"]]
     return pd.concat(frames).to_csv(index=False, float_format="%.7g")  # float32 holds ~7 digits
+
+
+def _space_predictions_csv(saved: str | Path, settings: dict[str, Any], n_test: int) -> str:
+    """`predictions_csv` on a space other than NB201: `index` is the ordinal of the target's space,
+    `true` the metric's value (its own units) and `predicted` the predictor's utility score
+    (higher is better; for a metric where lower is better it estimates minus the value)."""
+    import numpy as np
+    import pandas as pd
+
+    from .evaluation import load_benchmark, resolve_protocol, space_pool, split, target_test
+    from .persist import load_predictor
+
+    bm = load_benchmark(settings["space"])
+    protocol = resolve_protocol(settings["predictor"], loss=settings["loss"], source=settings["source"],
+                                targets=tuple(settings["targets"]), pool=settings["pool"], n_train=settings["n_train"],
+                                n_test=settings["n_test"], metric=settings["metric"], seed=settings["seed"],
+                                predictor_kwargs=settings["predictor_kwargs"] or None, space=bm)
+    train, test = split(space_pool(bm.space_of(protocol.source), protocol.pool), protocol.n_train, protocol.n_test,
+                        protocol.seed)
+    model = load_predictor(saved)
+    frames = []
+    for target in protocol.targets:
+        tsp, scored = target_test(bm, protocol, target, train, test)
+        predicted = np.asarray(model.predict(tsp.elements(scored)), dtype=np.float32)
+        frames.append(pd.DataFrame({"index": scored, "target": target,
+                                    "true": bm.values(target, protocol.metric)[scored], "predicted": predicted}))
+    return pd.concat(frames).to_csv(index=False, float_format="%.7g")
 
 
 def variant(settings: dict[str, Any]) -> str:

@@ -1,6 +1,10 @@
 """Grid specs: a TOML file of `[[eval]]` and `[[search]]` blocks, expanded into independent cells.
 
 Every list-valued setting of a block is crossed with the others; a scalar counts as a one-item list.
+A block runs on one search space, its `space` key (default `nb201`): its datasets, metric and pool
+are checked against that space's benchmark, and NAS-Bench-201's own defaults (cifar10, metric test
+in eval blocks) become the space's first dataset and default metric elsewhere. An NB201 cell's
+settings do not name the space, so its id is the one it had before spaces existed.
 Each cell carries the complete settings it runs with and an id hashed from them, so the same
 settings give the same id in any spec, run or machine: that id is what resume keys on.
 
@@ -32,13 +36,14 @@ TOP_LEVEL_KEYS: tuple[str, ...] = ("name", "description", "defaults") + KINDS
 NO_PREDICTOR = "none"  # in a search block's predictors: search without a predictor
 
 # Block keys and their defaults (the defaults of evaluate_predictor and run_search).
+DEFAULT_SPACE = "nb201"
 EVAL_KEYS: dict[str, Any] = {
-    "predictors": None, "losses": [None], "source": "cifar10", "targets": ["cifar10"], "pool": "full",
+    "space": DEFAULT_SPACE, "predictors": None, "losses": [None], "source": "cifar10", "targets": ["cifar10"], "pool": "full",
     "n_train": 900, "n_test": 100, "metric": "test", "seeds": [0], "predictor_kwargs": {},
     "save_predictions": False,
 }
 SEARCH_KEYS: dict[str, Any] = {
-    "predictors": [None], "losses": [None], "searches": None, "datasets": ["cifar10"], "source": "cifar10",
+    "space": DEFAULT_SPACE, "predictors": [None], "losses": [None], "searches": None, "datasets": ["cifar10"], "source": "cifar10",
     "modes": ["pretrained"], "budget": 210, "metric": "valid", "n_train": 900, "seeds": [0],
     "predictor_kwargs": {}, "search_kwargs": {},
 }
@@ -64,7 +69,7 @@ class Cell:
 
     def label(self) -> str:
         s = self.settings
-        parts = [self.kind, s.get("predictor") or "-"]
+        parts = [self.kind] + ([s["space"]] if s.get("space") else []) + [s.get("predictor") or "-"]
         if s.get("loss"):
             parts.append(s["loss"])
         if s.get("n_train"):
@@ -218,10 +223,11 @@ def check_settings(plugins: Any, kind: str, name: str, kwargs: dict[str, Any], f
 class _Checker:
     """Collects problems of one block while turning its values into cross-product axes."""
 
-    def __init__(self, where: str, problems: list[str], plugins: Any):
+    def __init__(self, where: str, problems: list[str], plugins: Any, benchmark: Any = None):
         self.where = where
         self.problems = problems
         self.plugins = plugins
+        self.benchmark = benchmark  # the block's space's benchmark; None for NAS-Bench-201
 
     def bad(self, message: str) -> None:
         self.problems.append(f"{self.where}: {message}")
@@ -255,7 +261,7 @@ class _Checker:
             self.bad(f"{key} is empty")
         for v in values:
             try:
-                out.append(bench.canonical_dataset(v))
+                out.append(bench.canonical_dataset(v) if self.benchmark is None else self.benchmark.canonical_dataset(v))
             except UserError as exc:
                 self.bad(f"{key}: {exc}")
         return out
@@ -326,6 +332,49 @@ class _Checker:
                     self.bad(f"predictor {name!r} takes no loss (losses = {losses})")
 
 
+#: Pools of a space other than NAS-Bench-201 (`unique` is the NB201 table's unique_id).
+SPACE_POOLS: tuple[str, ...] = ("functional", "full")
+
+
+def _block_benchmark(check: "_Checker", name: Any, kind: str) -> Any:
+    """The benchmark of a block's `space` (None for nb201), or False after reporting a problem."""
+    if name == DEFAULT_SPACE:
+        return None
+    from . import spaces
+
+    if not isinstance(name, str) or not name:
+        check.bad(f"space must be one space name (one block per space), got {name!r}")
+        return False
+    if name not in spaces.names():
+        close = difflib.get_close_matches(name, spaces.names(), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        check.bad(f"unknown space {name!r}{hint}; known: {', '.join(spaces.names())}")
+        return False
+    if kind == "search" and not _search_takes_space():
+        check.bad(f"space {name!r}: search blocks run on nb201 only here (run_search takes no space)")
+        return False
+    try:
+        from .evaluation import load_benchmark
+
+        return load_benchmark(name)
+    except UserError as exc:
+        check.bad(f"space {name!r}: {exc}")
+        return False
+
+
+def _search_takes_space() -> bool:
+    from .search import run_search
+
+    return "space" in inspect.signature(run_search).parameters
+
+
+def _pool_size(bm: Any, sources: list[str], pool: str) -> int:
+    """The smallest pool among the block's source datasets (their spaces can differ: a subspace)."""
+    from .evaluation import space_pool
+
+    return min(len(space_pool(bm.space_of(src), pool)) for src in sources) if sources else bm.space.size
+
+
 def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], problems: list[str], plugins: Any) -> list[Cell]:
     where = f"[[{kind}]] #{index + 1}"
     n_before = len(problems)
@@ -345,13 +394,24 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
     if values[required] is None:
         check.bad(f"{required} is required")
         return []
+    space_name = values["space"]
+    bm = _block_benchmark(check, space_name, kind)
+    if bm is False:
+        return []
+    if bm is not None:  # NB201's defaults become the space's
+        first = bm.datasets[0]
+        for key, fallback in (("source", first), ("targets", [first]), ("datasets", [first]), ("metric", bm.default_metric)):
+            if key in allowed and key not in merged:
+                values[key] = fallback
+        check.benchmark = bm
+    size = space.N_CELLS if bm is None else bm.space.size
 
     axes: dict[str, list[Any]] = {}
     axes["predictor"] = check.names("predictors", values["predictors"], "predictor", allow_none=kind == "search")
     axes["loss"] = check.names("losses", values["losses"], "loss", allow_none=True)
     axes["source"] = check.dataset("source", values["source"])
-    axes["n_train"] = check.positive_int("n_train", values["n_train"], minimum=2)  # a fit needs two cells
-    axes["metric"] = check.choice("metric", values["metric"], bench.METRICS)
+    axes["n_train"] = check.positive_int("n_train", values["n_train"], maximum=size, minimum=2)  # a fit needs two cells
+    axes["metric"] = check.choice("metric", values["metric"], bench.METRICS if bm is None else tuple(bm.metrics))
     seeds = _seeds(values["seeds"], where, problems)
     pkw = check.table("predictor_kwargs", values["predictor_kwargs"])
     check.kwargs_of("predictor", axes["predictor"], pkw, "predictor_kwargs",
@@ -361,14 +421,17 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
         targets = check.dataset("targets", values["targets"])
         if len(set(targets)) != len(targets):
             check.bad(f"targets repeat: {targets}")
-        axes["pool"] = check.choice("pool", values["pool"], POOLS)
-        axes["n_test"] = check.positive_int("n_test", values["n_test"], allow=("rest",), minimum=2)  # a rank needs two
+        axes["pool"] = check.choice("pool", values["pool"], POOLS if bm is None else SPACE_POOLS)
+        axes["n_test"] = check.positive_int("n_test", values["n_test"], allow=("rest",), maximum=size,
+                                            minimum=2)  # a rank needs two
         if not isinstance(values["save_predictions"], bool):
             check.bad(f"save_predictions must be true or false, got {values['save_predictions']!r}")
         for pool, n_train, n_test in itertools.product(axes["pool"], axes["n_train"], axes["n_test"]):
             if pool not in POOLS or not _count(n_train) or not (n_test == "rest" or _count(n_test)):
                 continue  # already reported
-            size = POOLS[pool]
+            if bm is not None and pool not in SPACE_POOLS:
+                continue  # already reported
+            size = POOLS[pool] if bm is None else _pool_size(bm, axes["source"], pool)
             if n_test == "rest" and n_train >= size:
                 check.bad(f"n_train {n_train} leaves no test cells in pool {pool!r}")
             elif n_test != "rest" and n_train + n_test > size:
@@ -377,7 +440,7 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
         axes["search"] = check.names("searches", values["searches"], "search", allow_none=False)
         axes["dataset"] = check.dataset("datasets", values["datasets"])
         axes["mode"] = check.choice("modes", values["modes"], MODES)
-        axes["budget"] = check.positive_int("budget", values["budget"])
+        axes["budget"] = check.positive_int("budget", values["budget"], maximum=size)
         skw = check.table("search_kwargs", values["search_kwargs"])
         check.kwargs_of("search", axes["search"], skw, "search_kwargs")
         check.search_start(axes["search"], skw, axes["budget"])
@@ -394,6 +457,8 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
     names = list(axes)
     for combo in itertools.product(*(axes[n] for n in names)):
         s = dict(zip(names, combo))
+        if bm is not None:  # NB201 cells do not name their space: their ids stay what they were
+            s["space"] = space_name
         if kind == "eval":
             s.update(targets=targets, predictor_kwargs=pkw, save_predictions=values["save_predictions"])
         else:

@@ -101,3 +101,8 @@ def _space_info(space_name: str | None, dataset: str | None, data_path: str | No
         click.echo(f"{name}: {sub.size} elements; fidelities {fids}; "
                    f"per-seed {bm.default_metric}: {f'up to {seeds.shape[1]} seeds' if seeds is not None else 'none'}")
         click.echo(f"  best {bm.default_metric} {best.value:.6g} ({len(best.ties)} tied) at {sub.format(sub.element(best.ordinal))}")
+        if sub.has_equivalence:
+            click.echo(f"  equivalence classes: {len(sub.classes()[1]) - 1} (the leak-free pool of `eval`)")
+        if space_name != "nb201":
+            check = bm.checksum(name)
+            click.echo(f"  sha256 {check.sha256} ({'verified' if check.verified else 'unverified'})")

@@ -10,8 +10,12 @@ import click
 from .. import bench
 from ..errors import UserError
 from ..provenance import unverified_note
-from ..evaluation import (PROTOCOLS, check_encodable, check_output, evaluate_predictor, existing_keys, protocol_settings, read_rows,
-                          resolve_protocol, row_key, summarize, write_rows)
+from ..evaluation import (NB201_ONLY_PROTOCOLS, PROTOCOLS, check_encodable, check_output, evaluate_predictor, existing_keys, load_benchmark,
+                          pool_about, protocol_settings, read_rows, resolve_protocol, row_key, space_pool, space_name as
+                          find_space, summarize, write_rows)
+
+NB201_SOURCE = "cifar10"
+NB201_TARGETS = ("cifar10", "cifar100", "imagenet16")
 
 
 def parse_settings(pairs: tuple[str, ...]) -> dict:
@@ -37,6 +41,29 @@ def parse_n_test(value: str | int) -> int | str:
         raise UserError(f"--n-test must be a number, 'rest' or 'all', got {value!r}") from None
 
 
+def resolve_datasets(space: str | None, source: str | None, targets: str | None) -> tuple[str, str, list[str]]:
+    """(space, source, targets) from the options: the space given, else the one that has --source,
+    else nb201; --source defaults to nb201's cifar10 or the space's first dataset; --target to every
+    dataset of the space (nb201: cifar10, cifar100, imagenet16), 'all' meaning the same."""
+    if space is None:
+        space = find_space(None, source) if source is not None else "nb201"
+    else:
+        space = find_space(space, source or "")
+    if space == "nb201":
+        source = source if source is not None else NB201_SOURCE
+        every = list(NB201_TARGETS)
+    else:
+        bm = load_benchmark(space)
+        source = bm.canonical_dataset(source) if source is not None else bm.datasets[0]
+        every = [source] + [d for d in bm.datasets if d != source]
+    names = [t.strip() for t in targets.split(",") if t.strip()] if targets is not None else ["all"]
+    if "all" in names:
+        if len(names) > 1:
+            raise UserError(f"--target all means every dataset of the space; give it alone, not with {', '.join(n for n in names if n != 'all')}")
+        names = every
+    return space, source, names
+
+
 def protocol_choice(name: str, pool: str | None, metric: str | None, score_metric: str | None, n_train: int | None,
                     n_test: str | None) -> tuple[dict, str]:
     """The named protocol's settings with the options the user gave on top, and the protocol name the
@@ -55,20 +82,28 @@ def protocol_choice(name: str, pool: str | None, metric: str | None, score_metri
 @click.command(name="eval")
 @click.option("--predictor", required=True, help="registered predictor name (see `nasbench-rank plugins`)")
 @click.option("--loss", default=None, help="loss plugin to train with (torch predictors)")
-@click.option("--source", default="cifar10", show_default=True, help="dataset whose labels the predictor is fit on")
-@click.option("--target", "targets", default="cifar10,cifar100,imagenet16", show_default=True,
-              help="comma-separated datasets to score on; others than the source are zero-shot transfer")
+@click.option("--space", "space_name", default=None,
+              help="search space (see `nasbench-rank plugins`); default: the space of --source, nb201 without one")
+@click.option("--source", default=None,
+              help="dataset whose labels the predictor is fit on [nb201: cifar10; another space: its first dataset]")
+@click.option("--target", "targets", default=None,
+              help="comma-separated datasets of the same space to score on, or 'all' (every dataset of the space); "
+                   "others than the source are zero-shot transfer [all: nb201's cifar10,cifar100,imagenet16]")
 @click.option("--protocol", "protocol_name", default="functional", show_default=True,
               type=click.Choice(list(PROTOCOLS)),
               help="named protocol: functional (leak-free: one cell per functional class, valid, 900 train, rest "
-                   "test), unique, article (full pool 900/100 test: leaky), pinat, naslib; the options below "
-                   "override it")
-@click.option("--pool", default=None, help="functional (4,930 cells), unique (6,466) or full (15,625) [protocol's]")
+                   "test; on a space without equivalence every element), unique, article (full pool 900/100 test: "
+                   "leaky), pinat, naslib (these four: nb201 only); the options below override it")
+@click.option("--pool", default=None,
+              help="functional (nb201: 4,930 cells; another space: one element per equivalence class), unique "
+                   "(nb201 only: 6,466) or full (every element) [protocol's]")
 @click.option("--n-train", default=None, type=int, help="training cells [protocol's first size]")
 @click.option("--n-test", default=None,
               help="held-out cells, 'rest' (the whole remaining pool) or 'all' (every pool cell, training "
                    "cells included) [protocol's]")
-@click.option("--metric", default=None, help="valid or test accuracy (200 epochs) trained on [protocol's]")
+@click.option("--metric", default=None,
+              help="metric trained on (nb201: valid or test accuracy, 200 epochs; another space: its metrics, see "
+                   "`data info --space`) [protocol's]")
 @click.option("--score-metric", default=None, help="metric scored on [protocol's; --metric when that is given]")
 @click.option("--seeds", default=10, show_default=True, type=int, help="how many seeds (each draws a new split)")
 @click.option("--seed-start", default=0, show_default=True, type=int, help="first seed")
@@ -79,7 +114,8 @@ def protocol_choice(name: str, pool: str | None, metric: str | None, score_metri
               help="save each fitted predictor to DIR/seed-<seed>")
 @click.option("--data", "data_path", default=None, type=click.Path(dir_okay=False), help="table CSV")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="predictor setting, repeatable")
-def eval_(predictor: str, loss: str | None, source: str, targets: str, protocol_name: str, pool: str | None,
+def eval_(predictor: str, loss: str | None, space_name: str | None, source: str | None, targets: str | None,
+          protocol_name: str, pool: str | None,
           n_train: int | None, n_test: str | None, metric: str | None, score_metric: str | None, seeds: int,
           seed_start: int, output: str, overwrite: bool, save_dir: str | None, data_path: str | None,
           settings: tuple[str, ...]) -> None:
@@ -94,16 +130,29 @@ def eval_(predictor: str, loss: str | None, source: str, targets: str, protocol_
     if save_dir is not None:
         check_encodable(save_dir, "--save-predictor")
     chosen, named = protocol_choice(protocol_name, pool, metric, score_metric, n_train, n_test)
-    table = bench.load(data_path)
-    note = unverified_note(table)
-    if note:
-        click.echo(note, err=True)
-    common = dict(loss=loss, source=source, targets=[t.strip() for t in targets.split(",") if t.strip()],
+    space_name, source, target_list = resolve_datasets(space_name, source, targets)
+    if space_name != "nb201" and protocol_name in NB201_ONLY_PROTOCOLS:
+        raise UserError(f"protocol {protocol_name!r} is defined on nb201 only, not on space {space_name!r}; "
+                        f"use --protocol functional or set the pool and sizes")
+    if space_name == "nb201":
+        table = bench.load(data_path)
+        note = unverified_note(table)
+        if note:
+            click.echo(note, err=True)
+    else:
+        if data_path is not None:
+            raise UserError("--data names the NB201 table; other spaces read their data from their installed package")
+        table = None
+    common = dict(loss=loss, source=source, targets=target_list, space=space_name,
                   predictor_kwargs=parse_settings(settings), table=table, protocol=named, **chosen)
     protocols = [resolve_protocol(predictor, seed=s, **common) for s in range(seed_start, seed_start + seeds)]
-    click.echo(f"protocol {named or 'custom'}: pool {chosen['pool']}, train on {chosen['metric']}, score on "
-               f"{chosen['score_metric']}, n_train {chosen['n_train']}, n_test {chosen['n_test']}", err=True)
-    if chosen["pool"] == "full":
+    click.echo(f"protocol {named or 'custom'}: space {space_name}, pool {chosen['pool']}, train on {chosen['metric']}, "
+               f"score on {chosen['score_metric']}, n_train {chosen['n_train']}, n_test {chosen['n_test']}", err=True)
+    if space_name != "nb201":
+        bm = load_benchmark(space_name)
+        click.echo(f"pool: {pool_about(bm.space_of(source), chosen['pool'], len(space_pool(bm.space_of(source), chosen['pool'])))}",
+                   err=True)
+    elif chosen["pool"] == "full":
         click.echo("note: pool 'full' leaks: test cells can have a functionally identical cell in training "
                    "(about 52% of them at 900/100)"
                    + ("; here the test set includes the training cells" if chosen["n_test"] == "all" else ""), err=True)
@@ -126,12 +175,13 @@ def eval_(predictor: str, loss: str | None, source: str, targets: str, protocol_
 
 def show_summary(summary, output: str) -> None:
     """Mean ± std (standard deviation over seeds) per target, as a fixed-width table on stdout."""
-    header = f"{'target':<11} {'n':>3} {'spearman':>15} {'kendall':>15} {'r2':>15} {'mae':>15} {'top5%':>15} {'fit s':>13}"
+    width = max([11, *(len(str(t)) for t in summary["target"])])
+    header = f"{'target':<{width}} {'n':>3} {'spearman':>15} {'kendall':>15} {'r2':>15} {'mae':>15} {'top5%':>15} {'fit s':>13}"
     click.echo(header)
     for _, row in summary.iterrows():
         cells = [f"{row[f'{s}_mean']:.3f} ± {row[f'{s}_std']:.3f}" if row["n"] > 1 else f"{row[f'{s}_mean']:.3f}"
                  for s in ("spearman", "kendall", "r2", "mae", "precision_top5pct")]
         fit = f"{row['fit_seconds_mean']:.2f} ± {row['fit_seconds_std']:.2f}" if row["n"] > 1 else f"{row['fit_seconds_mean']:.2f}"
-        click.echo(f"{row['target']:<11} {row['n']:>3} " + " ".join(f"{c:>15}" for c in cells) + f" {fit:>13}")
+        click.echo(f"{row['target']:<{width}} {row['n']:>3} " + " ".join(f"{c:>15}" for c in cells) + f" {fit:>13}")
     click.echo("(± is the standard deviation over seeds)")
     click.echo(f"rows in {output}")
