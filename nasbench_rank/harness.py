@@ -73,7 +73,7 @@ def default_runner(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
         from .search import run_search
 
         optional = {k: s[k] for k in ("source", "mode", "n_train", "loss") if s[k] is not None}
-        if space != "nb201":  # spec refuses such a block unless run_search takes a space
+        if space != "nb201":
             optional["space"] = space
         row, trace = run_search(
             s["predictor"], s["search"], dataset=s["dataset"], budget=s["budget"], metric=s["metric"], seed=s["seed"],

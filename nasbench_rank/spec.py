@@ -350,9 +350,6 @@ def _block_benchmark(check: "_Checker", name: Any, kind: str) -> Any:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         check.bad(f"unknown space {name!r}{hint}; known: {', '.join(spaces.names())}")
         return False
-    if kind == "search" and not _search_takes_space():
-        check.bad(f"space {name!r}: search blocks run on nb201 only here (run_search takes no space)")
-        return False
     try:
         from .evaluation import load_benchmark
 
@@ -360,12 +357,6 @@ def _block_benchmark(check: "_Checker", name: Any, kind: str) -> Any:
     except UserError as exc:
         check.bad(f"space {name!r}: {exc}")
         return False
-
-
-def _search_takes_space() -> bool:
-    from .search import run_search
-
-    return "space" in inspect.signature(run_search).parameters
 
 
 def _pool_size(bm: Any, sources: list[str], pool: str) -> int:

@@ -244,6 +244,26 @@ def test_a_spec_on_nbgraph_expands_and_runs_one_cell(test_plugins, tmp_path):
         assert stats.kendalltau(part["predicted"], part["true"])[0] == pytest.approx(r["kendall"], abs=1e-3)
 
 
+def test_a_search_block_on_fcnet_runs_on_its_space(test_plugins, tmp_path):
+    path = tmp_path / "search.toml"
+    path.write_text('''
+name = "s"
+[[search]]
+space = "fcnet"
+searches = ["random", "local"]
+datasets = ["naval_propulsion"]
+budget = 15
+seeds = 1
+''')
+    grid = spec.load(path, test_plugins)
+    assert len(grid) == 2
+    report = harness.run_grid(grid, tmp_path / "out", workers=1, progress=False)
+    assert report.ran == 2 and not report.failed
+    rows = [r for rec in harness.load_records(tmp_path / "out") for r in rec["rows"]]
+    assert {r["space"] for r in rows} == {"fcnet"} and {r["direction"] for r in rows} == {"min"}
+    assert all(r["evals"] == 15 for r in rows)
+
+
 def test_nb201_cell_ids_do_not_change_with_an_explicit_space(test_plugins):
     block = {"predictors": ["xgb"], "n_train": 100}
     plain, _ = spec.expand({"eval": [block]}, plugins=test_plugins)
