@@ -86,7 +86,8 @@ def live_paths(cells) -> np.ndarray:
 
 class _DagFeatures:
     """Per ordinal: how many inner nodes carry each label, and the column of each source->sink path
-    in the path encoding. Filled lazily (one `space.dag` call per element, ~40 us)."""
+    in the path encoding. Filled lazily, for the elements asked about (one `space.dag` call each,
+    ~40 us), so a space too large to enumerate costs only what is encoded."""
 
     def __init__(self, sp: Space):
         self.space = sp
@@ -95,8 +96,7 @@ class _DagFeatures:
         k = len(self.labels)
         self.offsets = np.concatenate([[0], np.cumsum([k**length for length in range(1, MAX_PATH_LENGTH + 1)])])
         self.width = int(self.offsets[-1])
-        self.done = np.zeros(sp.size, dtype=bool)
-        self.counts = np.zeros((sp.size, k), dtype=np.float32)
+        self.counts: dict[int, np.ndarray] = {}
         self.codes: dict[int, np.ndarray] = {}
 
     def _label(self, label: str) -> int:
@@ -110,9 +110,10 @@ class _DagFeatures:
         adj = np.asarray(adj) != 0
         n = len(labels)
         indeg, outdeg = adj.sum(axis=0), adj.sum(axis=1)
-        for i in np.flatnonzero((indeg > 0) & (outdeg > 0)):
-            self.counts[ordinal, self._label(labels[i])] += 1.0
         k = len(self.labels)
+        counts = np.zeros(k, dtype=np.float32)
+        for i in np.flatnonzero((indeg > 0) & (outdeg > 0)):
+            counts[self._label(labels[i])] += 1.0
         codes: list[int] = []
         succ = [np.flatnonzero(adj[i]).tolist() for i in range(n)]
         stack = [(int(s), ()) for s in np.flatnonzero(indeg == 0)]
@@ -129,16 +130,20 @@ class _DagFeatures:
             for nxt in succ[node]:
                 step = inner + (self._label(labels[nxt]),) if succ[nxt] else inner
                 stack.append((nxt, step))
+        self.counts[ordinal] = counts
         self.codes[ordinal] = np.asarray(codes, dtype=np.int64)
-        self.done[ordinal] = True
 
     def ensure(self, ordinals: np.ndarray) -> None:
-        for o in np.unique(ordinals[~self.done[ordinals]]).tolist():
-            self._compute(o)
+        for o in np.unique(ordinals).tolist():
+            if o not in self.codes:
+                self._compute(o)
 
     def label_counts(self, ordinals: np.ndarray) -> np.ndarray:
         self.ensure(ordinals)
-        return self.counts[ordinals]
+        out = np.zeros((len(ordinals), len(self.labels)), dtype=np.float32)
+        for row, o in enumerate(ordinals.tolist()):
+            out[row] = self.counts[o]
+        return out
 
     def path_counts(self, ordinals: np.ndarray) -> np.ndarray:
         self.ensure(ordinals)
