@@ -90,7 +90,7 @@ class _DagFeatures:
     ~40 us), so a space too large to enumerate costs only what is encoded."""
 
     def __init__(self, sp: Space):
-        self.space = sp
+        self.space_name = sp.name  # no reference to the space: it keys the weak cache of these
         self.labels = tuple(sp.dag_labels())
         self.index = {label: i for i, label in enumerate(self.labels)}
         k = len(self.labels)
@@ -103,10 +103,10 @@ class _DagFeatures:
         try:
             return self.index[label]
         except KeyError:
-            raise UserError(f"space {self.space.name!r}: DAG label {label!r} is not among its dag_labels()") from None
+            raise UserError(f"space {self.space_name!r}: DAG label {label!r} is not among its dag_labels()") from None
 
-    def _compute(self, ordinal: int) -> None:
-        adj, labels = self.space.dag(self.space.element(ordinal))
+    def _compute(self, sp: Space, ordinal: int) -> None:
+        adj, labels = sp.dag(sp.element(ordinal))
         adj = np.asarray(adj) != 0
         n = len(labels)
         indeg, outdeg = adj.sum(axis=0), adj.sum(axis=1)
@@ -133,20 +133,20 @@ class _DagFeatures:
         self.counts[ordinal] = counts
         self.codes[ordinal] = np.asarray(codes, dtype=np.int64)
 
-    def ensure(self, ordinals: np.ndarray) -> None:
+    def ensure(self, sp: Space, ordinals: np.ndarray) -> None:
         for o in np.unique(ordinals).tolist():
             if o not in self.codes:
-                self._compute(o)
+                self._compute(sp, o)
 
-    def label_counts(self, ordinals: np.ndarray) -> np.ndarray:
-        self.ensure(ordinals)
+    def label_counts(self, sp: Space, ordinals: np.ndarray) -> np.ndarray:
+        self.ensure(sp, ordinals)
         out = np.zeros((len(ordinals), len(self.labels)), dtype=np.float32)
         for row, o in enumerate(ordinals.tolist()):
             out[row] = self.counts[o]
         return out
 
-    def path_counts(self, ordinals: np.ndarray) -> np.ndarray:
-        self.ensure(ordinals)
+    def path_counts(self, sp: Space, ordinals: np.ndarray) -> np.ndarray:
+        self.ensure(sp, ordinals)
         out = np.zeros((len(ordinals), self.width), dtype=np.float32)
         for row, o in enumerate(ordinals.tolist()):
             np.add.at(out[row], self.codes[o], 1.0)
@@ -167,7 +167,7 @@ def label_counts(sp: Space, X) -> np.ndarray:
     """(n, len(sp.dag_labels())) how many inner DAG nodes carry each label (a space with a DAG)."""
     if not sp.has_dag:
         raise UserError(f"space {sp.name!r} has no DAG, so no op counts")
-    return _dag_features(sp).label_counts(sp.ordinals(X))
+    return _dag_features(sp).label_counts(sp, sp.ordinals(X))
 
 
 # ---- encodings, dispatched on the space's type -----------------------------------------------------
@@ -209,7 +209,7 @@ def path_features(sp: Space, X=None) -> np.ndarray:
     _need_space(sp, X, "path_features")
     if not sp.has_dag:
         raise UserError(f"space {sp.name!r} has no DAG, so no path encoding")
-    return _dag_features(sp).path_counts(sp.ordinals(X))
+    return _dag_features(sp).path_counts(sp, sp.ordinals(X))
 
 
 @path_features.register
