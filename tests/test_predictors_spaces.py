@@ -200,3 +200,32 @@ def test_a_saved_predictor_keeps_its_space_and_predicts_identically(tmp_path, na
     assert loaded.space.name == "nbgraph"
     assert np.array_equal(loaded.predict(X[40:]), model.predict(X[40:]))
     assert restore_space("nbgraph-proteins").name == "nbgraph-proteins"
+
+
+def test_proxies_read_the_benchmark_of_a_space_with_a_params_metric_and_a_12_epoch_fidelity():
+    from nasbench_rank.predictors.proxies import Acc12Proxy, ParamsProxy
+    from nasbench_rank.spaces import Fidelity, Metric
+    from toy_space import BitBenchmark
+
+    class ShortBits(BitBenchmark):
+        metrics = {**BitBenchmark.metrics, "params": Metric("params", "min", "parameters")}
+
+        def fidelities(self, dataset):
+            return (Fidelity("final"), Fidelity("short", 12))
+
+        def values(self, dataset, metric=None, fidelity=None):
+            ones = self.space.elements().sum(axis=1).astype(float)
+            return 10 * ones if metric == "params" else ones + (0.5 if fidelity == "short" else 0.0)
+
+        def cost(self, dataset, fidelity=None):
+            return np.full(8, 1800.0 if fidelity == "short" else 7200.0)
+
+    bm = ShortBits()
+    X = bm.space.elements([0, 3, 7])  # 000, 011, 111
+    acc12 = Acc12Proxy(dataset="ones", space=bm.space, benchmark=bm).fit(X)
+    assert acc12.predict(X).tolist() == [-0.5, -2.5, -3.5]  # the 12-epoch loss as a utility
+    assert acc12.query_gpu_hours_ == 1.5  # 3 elements x half an hour at the short fidelity
+    params = ParamsProxy(dataset="ones", space=bm.space, benchmark=bm).fit(X)
+    assert params.predict(X).tolist() == [0.0, 20.0, 30.0] and params.query_gpu_hours_ == 0.0
+    with pytest.raises(UserError, match="'params' metric; space 'bits'"):
+        ParamsProxy(dataset="ones", space=bm.space, benchmark=BitBenchmark()).fit(X)
