@@ -11,7 +11,9 @@ saved state:
   a module the predictor builds (see `MODULE_BUILDERS`);
 - an XGBoost model in XGBoost's own UBJ format;
 - a scikit-learn estimator as its parameters and fitted arrays (only classes under ``sklearn.``);
-- a predictor inside a predictor (an ensemble's members) the same way, built by its owner.
+- a predictor inside a predictor (an ensemble's members) the same way, built by its owner;
+- a search space (a predictor's `space` setting) as its name, restored with `spaces.resolve_space`
+  (a dataset's subspace, e.g. ``nbgraph-proteins``, through the benchmark named before its ``-``).
 
 A predictor holding anything else (a Python function, an arbitrary object) has no safe format:
 saving it raises `UnsafeState`, and callers refit instead. Nothing is ever unpickled; a directory
@@ -97,6 +99,10 @@ class _Encoder:
             if not all(isinstance(k, str) for k in value):
                 raise UnsafeState(f"{where}: a dict with non-string keys")
             return {"dict": {k: self.encode(v, f"{where}.{k}") for k, v in value.items()}}
+        from .spaces import Space
+
+        if isinstance(value, Space):
+            return {"space": value.name}
         if isinstance(value, np.ndarray):
             if value.dtype.kind not in "biufcUS":
                 raise UnsafeState(f"{where}: an array of {value.dtype}")
@@ -179,6 +185,8 @@ class _Decoder:
             return model
         if "sklearn" in value:
             return self.sklearn(value)
+        if "space" in value:
+            return restore_space(value["space"])
         if "predictor" in value:
             build = PREDICTOR_BUILDERS.get((class_path(owner), attr))
             if build is None:
@@ -215,6 +223,26 @@ class _Decoder:
         for k, v in self.decode(value["fitted"], None, "").items():
             setattr(model, k, v)
         return model
+
+
+def restore_space(name: Any) -> Any:
+    """The Space a saved `space` setting names: a registered space, or a dataset's subspace of one
+    (``nbgraph-proteins``: the space of the benchmark ``nbgraph`` that carries that name)."""
+    from .spaces import load, resolve_space
+
+    if not isinstance(name, str):
+        raise ValueError(f"a saved space is a name, got {type(name).__name__}")
+    try:
+        return resolve_space(name)
+    except UserError:
+        base = name.split("-", 1)[0]
+        if base == name:
+            raise
+    bm = load(base)
+    for dataset in bm.datasets:
+        if bm.space_of(dataset).name == name:
+            return bm.space_of(dataset)
+    raise ValueError(f"no registered space is named {name!r}")
 
 
 def load_state(predictor: Any, tree: dict[str, Any], arrays: Any) -> Any:

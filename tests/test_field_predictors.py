@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from nasbench_rank import features, space
+from nasbench_rank import features, space, spaces
 from nasbench_rank.plugins import get_plugins
 from nasbench_rank.predictors import gnn
 from nasbench_rank.predictors.proxies import parameter_count
@@ -85,13 +85,14 @@ def test_xgb_struct_gives_cells_that_differ_only_in_a_dead_edge_the_same_predict
     pa, pb = model.predict(np.array([a, b]))
     assert pa == pb
     # the plain encoding tells them apart; the structural one does not
-    assert features.tabular(np.array([a]))[0].tolist() != features.tabular(np.array([b]))[0].tolist()
-    assert features.structural(np.array([a]))[0].tolist() == features.structural(np.array([b]))[0].tolist()
+    nb201 = spaces.default_space()
+    assert features.tabular(nb201, np.array([a]))[0].tolist() != features.tabular(nb201, np.array([b]))[0].tolist()
+    assert features.structural(nb201, np.array([a]))[0].tolist() == features.structural(nb201, np.array([b]))[0].tolist()
 
 
 def test_xgb_struct_trains_on_functional_copies_with_weights_summing_to_one_per_cell(rng):
     cells = space.all_cells()[[0, 7, 15624]]
-    aug, labels, weights = features.functional_augment(cells, np.array([0.1, 0.2, 0.3]), 5, rng)
+    aug, labels, weights = features.functional_augment(spaces.default_space(), cells, np.array([0.1, 0.2, 0.3]), 5, rng)
     for i, label in enumerate((0.1, 0.2, 0.3)):
         mine = np.isclose(labels, label)
         assert np.isclose(weights[mine].sum(), 1.0)
@@ -126,7 +127,7 @@ def test_live_paths_count_only_paths_without_none():
 
 
 def test_gin_graph_links_only_edges_that_are_not_none():
-    adj, feats = gnn.graphs(np.array([[3] * 6, [0, 0, 0, 2, 0, 0]]))
+    adj, feats = gnn.graphs(spaces.default_space(), np.array([[3] * 6, [0, 0, 0, 2, 0, 0]]))
     # all-conv cell: input feeds 3 edge nodes, 3 edge nodes feed the output, and successor links
     # 0->1 feeds 1->2, 1->3; 0->2 feeds 2->3; 1->2 feeds 2->3: 3 + 3 + 4 = 10 links
     assert adj[0].sum() == 10

@@ -1,5 +1,6 @@
 """Built-in predictors: the recursive ACT transformer, gradient boosting and MLP baselines, and the
-field's standard predictors (GIN, BANANAS, Gaussian process, random forest, proxies)."""
+field's standard predictors (GIN, BANANAS, Gaussian process, random forest, proxies). Every one takes
+a `space` setting (None: NAS-Bench-201) and reads elements only through the `Space` interface."""
 
 from ..hookspecs import hookimpl
 from ..plugins import lazy
@@ -15,10 +16,10 @@ def register_predictors(register):
     register("act-mixed", lazy(act, loss="mixed"), f"ACT transformer ({one}) trained with 0.5 MSE + 0.5 ranking")
     register("act-best", lazy(act, n_models=3, epochs=120),
              f"ACT transformer ({one}), 3-seed ensemble trained twice as long: slightly better ranking, ~6x the fit time")
-    register("xgb", lazy("nasbench_rank.predictors.xgb:XGBPredictor"), "XGBoost regressor on one-hot + op counts")
+    register("xgb", lazy("nasbench_rank.predictors.xgb:XGBPredictor"), "XGBoost regressor on one-hot + op counts (op counts where the space has a DAG)")
     register("xgb-rank", lazy("nasbench_rank.predictors.xgb:XGBPredictor", objective="rank:pairwise"), "XGBoost pairwise ranking objective")
     mlp = "nasbench_rank.predictors.mlp:MLPPredictor"
-    register("mlp", lazy(mlp), "torch MLP on one-hot + op counts, any loss plugin")
+    register("mlp", lazy(mlp), "torch MLP on one-hot + op counts (where the space has a DAG), any loss plugin")
     register("mlp-mse", lazy(mlp, loss="mse"), "MLP trained with MSE")
     register("mlp-mixed", lazy(mlp, loss="mixed"), "MLP trained with 0.5 MSE + 0.5 ranking")
     ensemble = "nasbench_rank.predictors.ensemble:EnsemblePredictor"
@@ -26,13 +27,14 @@ def register_predictors(register):
     register("xgb-ensemble", lazy(ensemble, base="xgb"), "5 XGBoost seeds: mean and std for uncertainty-aware search")
     register("xgb-struct", lazy("nasbench_rank.predictors.xgb:XGBPredictor", encoding="structural",
                                 augment="functional", tta=8),
-             "XGBoost given ACT's structural knowledge: dead edges as none, paths, functional copies (the fair baseline)")
-    register("rf", lazy("nasbench_rank.predictors.forest:ForestPredictor"), "random forest on one-hot + op counts")
-    register("gp", lazy("nasbench_rank.predictors.gp:GPPredictor"), "Gaussian process on live paths (predict_std)")
+             "XGBoost given ACT's structural knowledge: canonical form (NB201: dead edges as none), paths, "
+             "functional copies (the fair baseline)")
+    register("rf", lazy("nasbench_rank.predictors.forest:ForestPredictor"), "random forest on one-hot + op counts (where the space has a DAG)")
+    register("gp", lazy("nasbench_rank.predictors.gp:GPPredictor"), "Gaussian process on paths + one-hot of the canonical form (one-hot alone without a DAG; predict_std)")
     register("bananas", lazy("nasbench_rank.predictors.bananas:BananasPredictor"),
-             "BANANAS: ensemble of 5 MLPs on the path encoding (predict_std)")
-    register("gin", lazy("nasbench_rank.predictors.gnn:GINPredictor"), "graph isomorphism network over the cell's DAG")
+             "BANANAS: ensemble of 5 MLPs on the path encoding (the one-hot in a space without a DAG; predict_std)")
+    register("gin", lazy("nasbench_rank.predictors.gnn:GINPredictor"), "graph isomorphism network over the element's DAG (spaces with a DAG only)")
     register("params", lazy("nasbench_rank.predictors.proxies:ParamsProxy"),
-             "proxy: parameter count from the cell's structure (no labels, free)")
+             "proxy: parameter count (NB201: from the cell's structure; elsewhere the benchmark's params metric; no labels, free)")
     register("acc12", lazy("nasbench_rank.predictors.proxies:Acc12Proxy"),
-             "proxy: 12-epoch validation accuracy (no labels; costs 12/200 of a training per cell)")
+             "proxy: 12-epoch validation accuracy (no labels; costs 12/200 of a training per cell; spaces with a 12-epoch fidelity only)")

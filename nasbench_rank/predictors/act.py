@@ -1,5 +1,7 @@
 """A tiny recursive reasoning transformer with adaptive computation time (ACT) that regresses a
-cell's accuracy from one token per edge.
+cell's accuracy from one token per edge (any space: the tokens, relations, canonical form and
+equivalence classes of its `space` setting, see `act_cells`; per-element relations give a per-element
+attention bias).
 
 The cell is read as six edge tokens (op embedding + edge-position embedding, scaled by sqrt(hidden)),
 optionally after a summary token that the heads read. One shared stack of post-norm blocks ("the net")
@@ -25,9 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import space
 from ..errors import UserError
-from .act_cells import N_RELATIONS, edge_relations, effective_ops, functional_copies, space_index
+from ..spaces import resolve_space
+from .act_cells import effective_ops, functional_copies, n_relations, space_index, with_summary
 from .threads import torch_threads
 
 __all__ = ["ACTPredictor", "RecursiveNet", "effective_ops", "functional_copies", "resolve_device"]
@@ -75,20 +77,30 @@ class RecursiveNet(nn.Module):
     """Embeddings, the shared block stack, the recursion and the two heads."""
 
     def __init__(self, hidden: int, heads: int, expansion: float, L_layers: int, H_cycles: int, L_cycles: int,
-                 summary_token: bool, graph_bias: bool):
+                 summary_token: bool, graph_bias: bool, space=None):
         super().__init__()
         if hidden % heads:
             raise UserError(f"hidden ({hidden}) must be a multiple of heads ({heads})")
         self.hidden, self.H_cycles, self.L_cycles = hidden, H_cycles, L_cycles
         self.summary_token = summary_token
         self.scale = math.sqrt(hidden)
-        n_tokens = space.N_EDGES + int(summary_token)
-        self.op_embed = nn.Embedding(space.N_OPS + 1, hidden)  # last index: the summary token
+        sp = resolve_space(space)
+        index = space_index(sp)
+        self.n_space_tokens, self.n_space_relations = int(sp.n_tokens), int(sp.n_relations)
+        self.summary_id = int(sp.vocab_size)
+        n_tokens = self.n_space_tokens + int(summary_token)
+        self.op_embed = nn.Embedding(self.summary_id + 1, hidden)  # last index: the summary token
         nn.init.normal_(self.op_embed.weight, std=1.0 / self.scale)  # unit scale after the sqrt(hidden) factor
         self.pos_embed = nn.Parameter(torch.randn(n_tokens, hidden) / self.scale)
         self.blocks = nn.ModuleList(Block(hidden, heads, expansion) for _ in range(L_layers))
-        self.rel_bias = nn.Parameter(torch.zeros(L_layers, N_RELATIONS, heads)) if graph_bias else None
-        self.register_buffer("relations", edge_relations(summary_token), persistent=True)
+        self.rel_bias = nn.Parameter(torch.zeros(L_layers, n_relations(sp), heads)) if graph_bias else None
+        # Relations shared by every element: one (T, T) buffer. Relations that vary by element
+        # (None here) arrive with each batch's tokens (`act_cells.SpaceIndex`), and `embed` keeps them.
+        rel = index.relations
+        if rel is not None and summary_token:
+            rel = with_summary(rel, self.n_space_relations)
+        self.register_buffer("relations", rel, persistent=True)
+        self._batch_relations: torch.Tensor | None = None
         self.register_buffer("z_H0", torch.randn(hidden) / self.scale)
         self.register_buffer("z_L0", torch.randn(hidden) / self.scale)
         self.reg_head = nn.Linear(hidden, 1)
@@ -99,15 +111,26 @@ class RecursiveNet(nn.Module):
         nn.init.constant_(self.halt_head.bias, -3.0)  # start by not halting
 
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Token embeddings; where relations vary by element, `tokens` rows also carry each element's
+        flattened relations, which are kept for the attention biases of this batch (`biases`)."""
+        if self.relations is None:
+            t = self.n_space_tokens
+            rel = tokens[:, t:].reshape(tokens.shape[0], t, t)
+            self._batch_relations = with_summary(rel, self.n_space_relations) if self.summary_token else rel
+            tokens = tokens[:, :t]
         if self.summary_token:
-            lead = torch.full((tokens.shape[0], 1), space.N_OPS, dtype=tokens.dtype, device=tokens.device)
+            lead = torch.full((tokens.shape[0], 1), self.summary_id, dtype=tokens.dtype, device=tokens.device)
             tokens = torch.cat([lead, tokens], dim=1)
         return (self.op_embed(tokens) + self.pos_embed) * self.scale
 
-    def biases(self) -> list[torch.Tensor | None]:
-        """Per layer (heads, T, T) additive attention bias from the DAG relations, in one gather."""
+    def biases(self) -> "list[torch.Tensor | None] | _BatchBiases":
+        """Per layer (heads, T, T) additive attention bias from the relations, in one gather; where
+        relations vary by element, per layer (B, heads, T, T) for the batch last given to `embed`
+        (read when the layers run)."""
         if self.rel_bias is None:
             return [None] * len(self.blocks)
+        if self.relations is None:
+            return _BatchBiases(self)
         return list(self.rel_bias[:, self.relations].permute(0, 3, 1, 2).unbind(0))
 
     def net(self, z: torch.Tensor, biases: list[torch.Tensor | None]) -> torch.Tensor:
@@ -137,6 +160,28 @@ class RecursiveNet(nn.Module):
         return z_H, z_L, self.reg_head(read).squeeze(-1), self.halt_head(read.detach()).squeeze(-1)
 
 
+class _BatchBiases:
+    """The per-layer attention biases of the batch `model.embed` last saw, gathered on first use per
+    batch: a sequence a step can hold before the batch is embedded (as prediction does)."""
+
+    def __init__(self, model: RecursiveNet):
+        self.model = model
+        self._for: torch.Tensor | None = None
+        self._biases: list[torch.Tensor] = []
+
+    def __iter__(self):
+        rel = self.model._batch_relations
+        if rel is None:
+            raise RuntimeError("embed a batch before reading its attention biases")
+        if rel is not self._for:
+            self._for = rel
+            self._biases = list(self.model.rel_bias[:, rel].permute(0, 1, 4, 2, 3).unbind(0))
+        return iter(self._biases)
+
+    def __len__(self) -> int:
+        return len(self.model.blocks)
+
+
 class ACTPredictor:
     """Recursive transformer with deep supervision and learned halting; any loss plugin.
 
@@ -145,7 +190,11 @@ class ACTPredictor:
     epochs on a grown training set. `device="auto"` trains on CUDA when torch sees one, else on the
     CPU. `ema > 0` evaluates an exponential moving average of the weights (decay `ema`).
     `min_steps` raises the epochs of a fit on few cells until it makes at least that many
-    optimiser steps (0: `epochs` alone decides).
+    optimiser steps (0: `epochs` alone decides). `space` (None: NAS-Bench-201, a name or a Space)
+    is the space of the elements given to `fit` and `predict`: tokens from `space.tokens`, the
+    attention bias from `space.relations`, the effective view from `space.canonical`, functional
+    copies and test-time forms from `space.classes()` (none but the element itself in a space without
+    equivalence: `augment` and `tta` then change nothing).
     """
 
     def __init__(self, loss: str | Callable = "mixed", loss_kwargs: dict | None = None, hidden: int = 64,
@@ -155,7 +204,8 @@ class ACTPredictor:
                  effective: bool = True, augment: str = "functional", tta: int = 8, epochs: int = 60,
                  batch_size: int = 32, lr: float = 2e-3, weight_decay: float = 0.01, warmup: float = 0.05,
                  grad_clip: float = 1.0, min_steps: int = 0, ema: float = 0.0, partial_epochs: int = 10,
-                 partial_lr: float | None = None, n_models: int = 1, seed: int = 0, threads: int = 1, device: str = "auto"):
+                 partial_lr: float | None = None, n_models: int = 1, seed: int = 0, threads: int = 1, device: str = "auto",
+                 space=None):
         self.loss = loss
         self.loss_kwargs = loss_kwargs
         self.hidden = hidden
@@ -187,6 +237,7 @@ class ACTPredictor:
         self.seed = seed
         self.threads = threads
         self.device = device
+        self.space = space
 
     # ---- settings and data -------------------------------------------------------------------
     def _check(self) -> None:
@@ -209,17 +260,18 @@ class ACTPredictor:
 
     def _build(self) -> RecursiveNet:
         return RecursiveNet(self.hidden, self.heads, self.expansion, self.L_layers, self.H_cycles, self.L_cycles,
-                            self.summary_token, self.graph_bias)
+                            self.summary_token, self.graph_bias, resolve_space(self.space))
 
     def _data(self, cells, y) -> tuple[np.ndarray, np.ndarray]:
         self._check()
-        arr = space.as_array(cells)
+        sp = resolve_space(self.space)
+        arr = sp.as_array(cells)
         y = np.asarray(y, dtype=np.float32)
         if y.shape != (len(arr),):
             raise UserError(f"got {len(arr)} cells but labels of shape {y.shape}")
         if len(arr) < 2:
             raise UserError("ACTPredictor needs at least two training cells")
-        return space.ordinals(arr), y
+        return sp.ordinals(arr), y
 
     # ---- training ----------------------------------------------------------------------------
     def fit(self, cells, y) -> "ACTPredictor":
@@ -281,7 +333,7 @@ class ACTPredictor:
             from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
             ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(float(self.ema)))
-        index = space_index()
+        index = space_index(resolve_space(self.space))
         y_t = torch.from_numpy(y).to(device)
         model.train()
         for _ in range(epochs):
@@ -365,11 +417,13 @@ class ACTPredictor:
         """(n_models, n) predictions, each the mean over the cell's test-time forms; every distinct
         form is run once however many cells share it."""
         self._fitted()
-        ordinals = space.ordinals(space.as_array(cells))
-        forms, owner = space_index().tta_forms(ordinals, int(self.tta), bool(self.effective))
+        sp = resolve_space(self.space)
+        ordinals = sp.ordinals(sp.as_array(cells))
+        index = space_index(sp)
+        forms, owner = index.tta_forms(ordinals, int(self.tta), bool(self.effective))
         unique, inverse = np.unique(forms, return_inverse=True)
         counts = np.bincount(owner, minlength=len(ordinals))
-        tokens = space_index().tokens[unique]
+        tokens = index.tokens[unique]
         out = []
         with self._threads():
             for model in self.models_:
@@ -387,8 +441,10 @@ class ACTPredictor:
         return self._predict_models(cells).std(axis=0).astype(np.float32)
 
     def _own_tokens(self, cells) -> torch.Tensor:
-        ordinals = space.ordinals(space.as_array(cells))
-        return space_index().tokens[space_index().effective[ordinals] if self.effective else ordinals]
+        sp = resolve_space(self.space)
+        ordinals = sp.ordinals(sp.as_array(cells))
+        index = space_index(sp)
+        return index.tokens[index.effective[ordinals] if self.effective else ordinals]
 
     def predict_steps(self, cells) -> np.ndarray:
         """(halt_max_steps, n) prediction after each ACT step (first model, no test-time copies)."""

@@ -42,12 +42,17 @@ def train_regressor(net: nn.Module, X: torch.Tensor, y: torch.Tensor, *, epochs:
 
 
 class BananasPredictor(BaseEstimator):
-    """``n_models`` ReLU MLPs (``layers`` x ``hidden``) on `features.live_paths`, L1 loss as in the
-    paper, labels standardised; prediction is the members' mean, ``predict_std`` their std."""
+    """``n_models`` ReLU MLPs (``layers`` x ``hidden``) on the path encoding, L1 loss as in the
+    paper, labels standardised; prediction is the members' mean, ``predict_std`` their std.
+
+    ``space`` (None: NAS-Bench-201) is the space of the elements. The encoding is
+    `features.paths_or_one_hot`: NB201's `live_paths`, the generic path encoding of `space.dag`
+    elsewhere, and the space's one-hot in a space without a DAG (e.g. fcnet).
+    """
 
     def __init__(self, n_models: int = 5, hidden: int = 64, layers: int = 3, epochs: int = 100,
                  batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0, loss: str = "l1",
-                 seed: int = 0, threads: int = 1):
+                 seed: int = 0, threads: int = 1, space=None):
         self.n_models = n_models
         self.hidden = hidden
         self.layers = layers
@@ -58,6 +63,12 @@ class BananasPredictor(BaseEstimator):
         self.loss = loss
         self.seed = seed
         self.threads = threads
+        self.space = space
+
+    def _encode(self, cells) -> np.ndarray:
+        from ..spaces import resolve_space
+
+        return features.paths_or_one_hot(resolve_space(self.space), cells)
 
     def _network(self, width: int) -> nn.Module:
         blocks: list[nn.Module] = []
@@ -69,7 +80,7 @@ class BananasPredictor(BaseEstimator):
     def fit(self, cells, y) -> "BananasPredictor":
         if self.n_models < 1 or self.epochs < 1 or self.batch_size < 1 or self.loss not in ("l1", "mse"):
             raise UserError("bananas needs n_models, epochs, batch_size >= 1 and loss 'l1' or 'mse'")
-        X = torch.from_numpy(features.live_paths(cells))
+        X = torch.from_numpy(self._encode(cells))
         y = np.asarray(y, dtype=np.float32)
         self.mean_, self.scale_ = float(y.mean()), float(y.std()) or 1.0
         target = torch.from_numpy((y - self.mean_) / self.scale_)
@@ -87,7 +98,7 @@ class BananasPredictor(BaseEstimator):
         return self
 
     def _member_predictions(self, cells) -> np.ndarray:
-        X = torch.from_numpy(features.live_paths(cells))
+        X = torch.from_numpy(self._encode(cells))
         with torch.no_grad():
             raw = torch.stack([net(X) for net in self.members_]).numpy()
         return raw * self.scale_ + self.mean_

@@ -15,30 +15,34 @@ class EnsemblePredictor(BaseEstimator):
     """Mean and std over ``n_models`` fits of the registered predictor ``base``.
 
     Member ``i`` gets ``seed + i``; a base predictor without a ``seed`` setting would give identical
-    members and no uncertainty, so it is refused.
+    members and no uncertainty, so it is refused. ``space`` (None: NAS-Bench-201) is handed to every
+    member with `spaces.give_space` (unless ``base_kwargs`` sets it).
     """
 
     def __init__(self, base: str = "xgb", n_models: int = 5, base_kwargs: dict[str, Any] | None = None,
-                 bootstrap: bool = False, seed: int = 0):
+                 bootstrap: bool = False, seed: int = 0, space=None):
         self.base = base
         self.n_models = n_models
         self.base_kwargs = base_kwargs
         self.bootstrap = bootstrap
         self.seed = seed
+        self.space = space
 
     def fit(self, cells, y) -> "EnsemblePredictor":
-        from .. import space
-        from ..seeding import apply_seed
         from ..plugins import get_plugins
+        from ..seeding import apply_seed
+        from ..spaces import give_space, resolve_space
 
         if self.n_models < 2:
             raise UserError(f"an ensemble needs n_models >= 2, got {self.n_models}")
-        cells = space.as_array(cells)
+        sp = resolve_space(self.space)
+        cells = sp.as_array(cells)
         y = np.asarray(y, dtype=np.float32)
         rng = np.random.default_rng(self.seed)
         members = []
         for i in range(self.n_models):
             member = get_plugins().predictors.create(self.base, **(self.base_kwargs or {}))
+            give_space(member, sp, self.base, explicit=(self.base_kwargs or {}))
             if apply_seed(member, self.seed + i) is None:
                 raise UserError(f"ensemble base {self.base!r} has no seed setting, so its members would be identical")
             rows = rng.integers(0, len(y), len(y)) if self.bootstrap else np.arange(len(y))

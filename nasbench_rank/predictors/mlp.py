@@ -18,12 +18,13 @@ class MLPPredictor(BaseEstimator):
     """ReLU MLP trained with Adam and a cosine learning-rate schedule on accuracy fractions.
 
     The output bias starts at the mean label, so training starts from the right scale: the rank loss's
-    margin is in accuracy units and only means something when predictions are.
+    margin is in accuracy units and only means something when predictions are. ``space`` (None:
+    NAS-Bench-201) is the space of the elements; the input is `features.tabular` of that space.
     """
 
     def __init__(self, loss: str = "mse", loss_kwargs: dict[str, Any] | None = None, hidden: int = 128,
                  layers: int = 2, epochs: int = 200, batch_size: int = 64, lr: float = 1e-3,
-                 weight_decay: float = 1e-4, paths: bool = False, seed: int = 0, threads: int = 1):
+                 weight_decay: float = 1e-4, paths: bool = False, seed: int = 0, threads: int = 1, space=None):
         self.loss = loss
         self.loss_kwargs = loss_kwargs
         self.hidden = hidden
@@ -35,6 +36,12 @@ class MLPPredictor(BaseEstimator):
         self.paths = paths
         self.seed = seed
         self.threads = threads
+        self.space = space
+
+    def _encode(self, cells) -> np.ndarray:
+        from ..spaces import resolve_space
+
+        return features.tabular(resolve_space(self.space), cells, self.paths)
 
     def _network(self, n_inputs: int):
         import torch.nn as nn
@@ -52,7 +59,7 @@ class MLPPredictor(BaseEstimator):
 
         from ..plugins import get_plugins
 
-        X = features.tabular(cells, self.paths)
+        X = self._encode(cells)
         y = np.asarray(y, dtype=np.float32)
         if y.ndim != 1 or len(y) != len(X) or len(y) < 2:
             raise UserError(f"mlp needs at least two cells and one label per cell, got {len(X)} cells and labels of shape {y.shape}")
@@ -89,7 +96,7 @@ class MLPPredictor(BaseEstimator):
     def predict(self, cells) -> np.ndarray:
         import torch
 
-        X = torch.from_numpy(features.tabular(cells, self.paths))
+        X = torch.from_numpy(self._encode(cells))
         with torch_threads(self.threads):
             with torch.no_grad():
                 out = self.network_(X).squeeze(1)

@@ -233,6 +233,24 @@ class Space(ABC):
     def __repr__(self) -> str:
         return f"<space {self.name}: {self.size} elements>"
 
+    def dag_labels(self) -> tuple[str, ...]:
+        """Every label `dag` gives a node that is neither a source nor a sink (the ops), in a fixed
+        order: what DAG-based encodings number their one-hot columns by. The default reads the DAG of
+        every element once (a space can override it with its op list); () without a DAG."""
+        if not self.has_dag:
+            return ()
+        cached = self.__dict__.get("_dag_labels_cache")
+        if cached is None:
+            seen: dict[str, None] = {}
+            for element in self.elements():
+                adj, labels = self.dag(element)
+                inner = (adj.sum(axis=0) > 0) & (adj.sum(axis=1) > 0)
+                for i in np.flatnonzero(inner):
+                    seen.setdefault(labels[i])
+            cached = tuple(sorted(seen))
+            self.__dict__["_dag_labels_cache"] = cached
+        return cached
+
 
 class Benchmark(ABC):
     """Tabulated results over a space. Arrays are indexed by the ordinals of `space_of(dataset)`."""

@@ -93,6 +93,10 @@ class NB201Space(Space):
                     adj[e + 1, f + 1] = 1
         return adj, ["input"] + [space.OPS[op] for op in cell] + ["output"]
 
+    def dag_labels(self) -> tuple[str, ...]:
+        """The five op names of `dag`'s edge nodes (`none` included), in op-index order."""
+        return space.OPS
+
     def equivalence_key(self, element: Sequence[int]) -> str:
         return space.functional_key(self.validate(element))
 

@@ -162,6 +162,10 @@ class NBGraphSpace(Space):
                 adj[k, n - 1] = 1
         return adj, ["input"] + [OPS[o] for o in e[1:]] + ["output"]
 
+    def dag_labels(self) -> tuple[str, ...]:
+        """All 9 op names, in `OPS` order, also on a subspace: its DAG encodings match the whole space's."""
+        return OPS
+
     def equivalence_key(self, element: Sequence[int]) -> int:
         from ..tables.nbgraph import valid_hash
 

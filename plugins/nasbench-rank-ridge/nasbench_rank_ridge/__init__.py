@@ -3,25 +3,37 @@
 import numpy as np
 
 from nasbench_rank.hookspecs import hookimpl
-from nasbench_rank.space import one_hot
 
 
 class RidgePredictor:
-    """Ridge regression on the 30-dim one-hot encoding: a linear model of each edge's op."""
+    """Ridge regression on the space's one-hot encoding: a linear model of each setting's choice
+    (on NAS-Bench-201: each edge's op).
 
-    def __init__(self, alpha: float = 1.0):
+    `space` is the contract every predictor follows: None means NAS-Bench-201, otherwise a space name
+    or a `nasbench_rank.spaces.Space`; the framework sets it (`spaces.give_space`) to the space of the
+    elements it will pass to `fit` and `predict`. Resolve it with `spaces.resolve_space` and encode
+    through the `Space` interface only (`one_hot`, `tokens`, `dag`, ...), never by the space's name.
+    """
+
+    def __init__(self, alpha: float = 1.0, space=None):
         self.alpha = alpha
+        self.space = space
 
-    def fit(self, cells, y):
+    def _encode(self, elements) -> np.ndarray:
+        from nasbench_rank.spaces import resolve_space
+
+        return resolve_space(self.space).one_hot(elements)
+
+    def fit(self, elements, y):
         from sklearn.linear_model import Ridge
 
-        self.model_ = Ridge(alpha=self.alpha).fit(one_hot(cells), np.asarray(y, dtype=np.float32))
+        self.model_ = Ridge(alpha=self.alpha).fit(self._encode(elements), np.asarray(y, dtype=np.float32))
         return self
 
-    def predict(self, cells) -> np.ndarray:
-        return self.model_.predict(one_hot(cells)).astype(np.float32)
+    def predict(self, elements) -> np.ndarray:
+        return self.model_.predict(self._encode(elements)).astype(np.float32)
 
 
 @hookimpl
 def register_predictors(register):
-    register("ridge", RidgePredictor, "ridge regression on the one-hot encoding (example plugin)")
+    register("ridge", RidgePredictor, "ridge regression on the space's one-hot encoding (example plugin)")
