@@ -99,7 +99,7 @@ def test_optimum_follows_the_metric_direction(bm):
         values = bm.values(dataset, name)
         best = bm.optimum(dataset, name)
         expected = values.max() if metric.direction == "max" else values.min()
-        assert best.value == expected and values[best.ordinal] == expected
+        assert best.value == expected and values[best.ordinal] == pytest.approx(expected, rel=1e-9)
         assert best.ordinal == min(best.ties)
 
 

@@ -20,6 +20,8 @@ import numpy as np
 from ..errors import UserError
 
 Element = tuple[int, ...]
+#: Relative difference under which two tabulated values are the same value (float rounding of means).
+TIE_TOLERANCE = 1e-9
 DIRECTIONS = ("max", "min")
 
 
@@ -77,7 +79,8 @@ class DataChecksum:
 
 @dataclass(frozen=True)
 class Optimum:
-    """The best value of a metric on a dataset, the first ordinal reaching it, and every tie."""
+    """The best value of a metric on a dataset, the first ordinal reaching it (within the tie
+    tolerance), and every tie."""
 
     ordinal: int
     value: float
@@ -327,12 +330,15 @@ class Benchmark(ABC):
         return self.values(dataset, metric, fidelity)[space.ordinals(elements)]
 
     def optimum(self, dataset: str, metric: str | None = None) -> Optimum:
-        """The best value by the metric's direction, its first ordinal and every tie."""
+        """The best value by the metric's direction, its first ordinal and every tie. Values within
+        `TIE_TOLERANCE` (relative) of the best tie with it: tables store means, and two equal means
+        summed in another order can differ in the last bit."""
         m = self.metric(metric)
         values = self.values(dataset, m.name)
         best = m.best_index(values)
-        ties = np.flatnonzero(values == values[best])
-        return Optimum(best, float(values[best]), tuple(int(t) for t in ties))
+        tolerance = TIE_TOLERANCE * max(1.0, abs(float(values[best])))
+        ties = np.flatnonzero(np.abs(values - values[best]) <= tolerance)
+        return Optimum(int(ties[0]), float(values[best]), tuple(int(t) for t in ties))
 
     def __repr__(self) -> str:
         return f"<benchmark {self.name}: {len(self.datasets)} datasets over {self.space!r}>"
