@@ -41,17 +41,11 @@ PREDICTORS = ("xgb", "act-mixed")
 def supported(predictors: tuple[str, ...], bm) -> tuple[str, ...]:
     """The predictors that take the benchmark's space; the others are named on stderr and left out."""
     from nasbench_rank import spaces
-    from nasbench_rank.plugins import get_plugins
 
-    keep = []
-    for predictor in predictors:
-        try:
-            spaces.give_space(get_plugins().predictors.create(predictor), bm.space, predictor)
-        except UserError as exc:
-            print(f"skipping {predictor}: {exc}", file=sys.stderr, flush=True)
-            continue
-        keep.append(predictor)
-    return tuple(keep)
+    keep, refused = spaces.runs_on(predictors, bm.space)
+    for line in refused:
+        print(line, file=sys.stderr, flush=True)
+    return keep
 
 
 def run(space: str, datasets: tuple[str, ...], predictors: tuple[str, ...], seeds: range, n_train: int,

@@ -111,3 +111,9 @@ def test_resolve_space_accepts_none_a_name_or_a_space():
     assert spaces.resolve_space(tiny) is tiny
     with pytest.raises(UserError):
         spaces.resolve_space(3)
+
+
+def test_runs_on_keeps_the_predictors_that_take_a_space_and_says_why_others_are_left_out():
+    keep, refused = spaces.runs_on(("xgb", "no-such-predictor"), _Tiny())
+    assert keep == ("xgb",)
+    assert len(refused) == 1 and refused[0].startswith("skipping no-such-predictor: ") and "\n" not in refused[0]

@@ -15,7 +15,8 @@ from __future__ import annotations
 from .base import (Benchmark, Element, ExtraMissing, Fidelity, Metric, Optimum, ParseError, Space)
 
 __all__ = ["Benchmark", "Element", "ExtraMissing", "Fidelity", "Metric", "Optimum", "ParseError", "Space",
-           "load", "names", "find_dataset", "default_space", "resolve_space", "give_space"]
+           "load", "names", "find_dataset", "default_space", "resolve_space", "give_space",
+           "runs_on"]
 
 
 def names() -> list[str]:
@@ -107,3 +108,20 @@ def give_space(model, space: Space, plugin: str, explicit=()) -> None:
     if space.name != "nb201":
         raise UserError(f"predictor {plugin!r} takes no 'space' setting, so it runs on nb201 only, "
                         f"not on {space.name!r}")
+
+
+def runs_on(predictors, space: Space) -> tuple[tuple[str, ...], list[str]]:
+    """(the registered predictors among `predictors` that take `space`, a one-line reason for each
+    that does not): what benchmark scripts run on a space, and what they say they left out."""
+    from ..errors import UserError
+    from ..plugins import get_plugins
+
+    keep, refused = [], []
+    for name in predictors:
+        try:
+            give_space(get_plugins().predictors.create(name), space, name)
+        except UserError as exc:
+            refused.append(f"skipping {name}: {exc}")
+            continue
+        keep.append(name)
+    return tuple(keep), refused
