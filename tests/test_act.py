@@ -90,9 +90,9 @@ def test_evaluation_runs_every_act_step_even_when_the_halting_head_says_stop(sam
     calls = []
     original = RecursiveNet.step
 
-    def counting(self, x, z_H, z_L, *rest):
+    def counting(self, x, z_H, z_L, *rest, **kwargs):
         calls.append(x.shape[0])
-        return original(self, x, z_H, z_L, *rest)
+        return original(self, x, z_H, z_L, *rest, **kwargs)
 
     monkeypatch.setattr(RecursiveNet, "step", counting)
     model.predict(cells[:10])
