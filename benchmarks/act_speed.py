@@ -146,16 +146,16 @@ def quality(args, table) -> None:
             continue
         train, test = split(pool, N_TRAIN, len(pool) - N_TRAIN, seed)
         model = cls(seed=seed, **kwargs)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         model.fit(table.cells[train], labels[train])
-        fit_seconds = time.perf_counter() - started
+        fit_seconds, fit_cpu = time.perf_counter() - started, time.process_time() - cpu
         pred = model.predict(table.cells[test])
         row = {"impl": args.impl, "revision": rev, "config": args.config or key, "predictor": "act",
                "loss": kwargs.get("loss", "mixed"), "predictor_kwargs": key, "pool": POOL, "metric": METRIC,
                "source": SOURCE, "target": SOURCE, "n_train": N_TRAIN, "n_test": len(test), "seed": seed,
-               **score(pred, labels[test]), "fit_seconds": fit_seconds, "transfer": False, "version": __version__,
+               **score(pred, labels[test]), "fit_seconds": fit_seconds, "fit_cpu_seconds": fit_cpu, "transfer": False, "version": __version__,
                "load_avg_1min": os.getloadavg()[0], **provenance(table)}
-        print(f"{args.impl} {rev} {key} seed {seed}: kendall {row['kendall']:.4f} fit {fit_seconds:.1f} s", flush=True)
+        print(f"{args.impl} {rev} {key} seed {seed}: kendall {row['kendall']:.4f} fit {fit_seconds:.1f} s (cpu {fit_cpu:.1f} s)", flush=True)
         write_csv(args.output, read(args.output) + [row])  # re-read: another run may be writing the same file
     frame = pd.DataFrame(read(args.output))
     if len(frame):
