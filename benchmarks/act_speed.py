@@ -141,7 +141,7 @@ def quality(args, table) -> None:
     pool = pool_indices(table, POOL)
     labels = table.accuracy(SOURCE, METRIC, fraction=True)
     for seed in parse_seeds(args.seeds):
-        if any(r["impl"] == args.impl and str(r["revision"]) == rev and r["predictor_kwargs"] == key
+        if any(r.get("impl") == args.impl and str(r.get("revision")) == rev and r.get("predictor_kwargs") == key
                and int(r["seed"]) == seed for r in read(args.output)):
             continue
         train, test = split(pool, N_TRAIN, len(pool) - N_TRAIN, seed)
