@@ -48,6 +48,29 @@ def resolve_device(device: str | None) -> torch.device:
     return dev
 
 
+def _flatten(params: list[nn.Parameter]) -> nn.Parameter:
+    """One flat parameter holding `params`' values, each of them becoming a view of it, with a flat
+    gradient whose views are their gradients (autograd accumulates into an existing gradient in place)."""
+    device = params[0].device if params else torch.device("cpu")
+    flat = nn.Parameter(torch.cat([p.detach().reshape(-1) for p in params]) if params
+                        else torch.zeros(0, device=device))
+    flat.grad = torch.zeros_like(flat)
+    offset = 0
+    for p in params:
+        k = p.numel()
+        p.data = flat.data[offset:offset + k].view_as(p)
+        p.grad = flat.grad[offset:offset + k].view_as(p)
+        offset += k
+    return flat
+
+
+def _unflatten(model: nn.Module) -> None:
+    """Each parameter its own storage again (after `_flatten`), gradients dropped."""
+    for p in model.parameters():
+        p.data = p.data.clone()
+        p.grad = None
+
+
 class Block(nn.Module):
     """Post-norm transformer block: x = norm(x + attn(x)); x = norm(x + swiglu(x))."""
 
@@ -287,8 +310,11 @@ class ACTPredictor:
         loss_fn = self._loss_fn()
         decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embed" not in n]
         rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embed" not in n)]
-        opt = torch.optim.AdamW([{"params": decay, "weight_decay": self.weight_decay},
-                                 {"params": rest, "weight_decay": 0.0}], lr=lr, fused=True)
+        # each group's parameters and gradients live in one flat buffer, so that the optimiser, the
+        # clipping and the zeroing each handle two tensors instead of one per parameter
+        flat = [_flatten(decay), _flatten(rest)]
+        opt = torch.optim.AdamW([{"params": [flat[0]], "weight_decay": self.weight_decay},
+                                 {"params": [flat[1]], "weight_decay": 0.0}], lr=lr, fused=True)
         n = len(ordinals)
         total = epochs * math.ceil(n / self.batch_size) * self.halt_max_steps
         warm = max(1, int(self.warmup * total))
@@ -303,7 +329,7 @@ class ACTPredictor:
             ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(float(self.ema)))
         index = space_index()
         y_t = torch.from_numpy(y).to(device)
-        params = [p for p in model.parameters()]
+        params = flat
         model.train()
         for _ in range(epochs):
             picked = index.sample_copies(ordinals, rng) if self.augment == "functional" else ordinals
@@ -319,6 +345,7 @@ class ACTPredictor:
             with torch.no_grad():
                 for p, q in zip(model.parameters(), ema.module.parameters()):
                     p.copy_(q)
+        _unflatten(model)
         model.eval()
         return model
 
@@ -341,7 +368,8 @@ class ACTPredictor:
             if steps > 1 and self.halt_weight > 0:  # with one step there is nothing to decide
                 good = ((pred.detach() - target).abs() < self.halt_tolerance).float()
                 loss = loss + self.halt_weight * F.binary_cross_entropy_with_logits(q, good)
-            opt.zero_grad(set_to_none=True)
+            for p in params:  # the flat gradients stay allocated: autograd accumulates into their views
+                p.grad.zero_()
             loss.backward()
             if self.grad_clip:
                 nn.utils.clip_grad_norm_(params, self.grad_clip, foreach=True)
