@@ -32,7 +32,7 @@ from .threads import torch_threads
 
 __all__ = ["ACTPredictor", "RecursiveNet", "effective_ops", "functional_copies", "resolve_device"]
 
-PREDICT_CHUNK = 4096
+PREDICT_CHUNK = 256  # cells per forward pass at prediction: small chunks stay in cache
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -97,12 +97,19 @@ class Block(nn.Module):
             x = x[:, :1]
         else:
             q, k, v = self.qkv(x).view(b, t, 3, heads, d).unbind(2)
-        # Attention over a handful of tokens by broadcasting, (b, query, key, head): on the CPU this is
-        # cheaper than batched matrix products, which loop over b * heads tiny matrices.
-        scores = (q.unsqueeze(2) * k.unsqueeze(1)).sum(-1) * (1.0 / math.sqrt(d))
+        # Attention over a handful of tokens, scores as (b, query, key, head). Training broadcasts: on
+        # the CPU its backward is cheaper than that of batched matrix products over b * heads tiny
+        # matrices; without gradients, einsum's products are the cheaper (measured, one thread).
+        if torch.is_grad_enabled():
+            scores = (q.unsqueeze(2) * k.unsqueeze(1)).sum(-1) * (1.0 / math.sqrt(d))
+        else:
+            scores = torch.einsum("bqhd,bkhd->bqkh", q, k) * (1.0 / math.sqrt(d))
         if bias is not None:
             scores = scores + bias.permute(1, 2, 0)
-        a = (scores.softmax(dim=2).unsqueeze(-1) * v.unsqueeze(1)).sum(2)  # (b, query, head, d)
+        if torch.is_grad_enabled():
+            a = (scores.softmax(dim=2).unsqueeze(-1) * v.unsqueeze(1)).sum(2)  # (b, query, head, d)
+        else:
+            a = torch.einsum("bqkh,bkhd->bqhd", scores.softmax(dim=2), v)
         x = self.norm1(x + self.out(a.reshape(b, x.shape[1], h)))
         gate, up = self.gate_up(x).chunk(2, dim=-1)
         return self.norm2(x + self.down(F.silu(gate) * up))
