@@ -15,7 +15,14 @@
            results/act_speed_tuning.csv for tuning seeds 100+). Resumable: a row whose
            (impl, revision, predictor_kwargs, seed) is already there is skipped.
 
+  compile: one training step of the default model (batch 32, MSE, fused AdamW, no clipping) eager and
+           under torch.compile (inductor): the first step's time (compilation; the inductor cache on
+           disk makes a second process faster, the row says which run it was) and the median step
+           time after 20 warm-up steps; rows go to results/act_speed_compile.csv. Not used by the
+           predictor: compilation costs more than a whole fit saves (see the rows).
+
   OMP_NUM_THREADS=1 nice -n 5 python benchmarks/act_speed.py timing --repeats 5
+  OMP_NUM_THREADS=1 nice -n 5 python benchmarks/act_speed.py compile --steps 200
   OMP_NUM_THREADS=1 nice -n 5 python benchmarks/act_speed.py quality --impl before --seeds 0-9
   OMP_NUM_THREADS=1 nice -n 5 python benchmarks/act_speed.py quality --impl after --seeds 100-104 \
       --kwargs '{"epochs": 30}' --output results/act_speed_tuning.csv
@@ -174,6 +181,55 @@ def quality(args, table) -> None:
         ).to_string(float_format=lambda v: f"{v:.4f}"))
 
 
+def compile_check(args, table) -> None:
+    from nasbench_rank import space
+    from nasbench_rank.predictors.act import ACTPredictor
+
+    from torch._inductor.runtime.cache_dir_utils import cache_dir
+
+    torch.set_num_threads(1)
+    cache_was_there = Path(cache_dir()).is_dir() and any(Path(cache_dir()).iterdir())
+    rows = []
+    for mode in ("eager", "compiled"):
+        torch.manual_seed(0)
+        net = ACTPredictor()._build()
+        tokens = torch.as_tensor(space.sample(np.random.default_rng(0), 32), dtype=torch.long)
+        y = torch.rand(32)
+        opt = torch.optim.AdamW(net.parameters(), lr=1e-3, fused=True)
+
+        def loss_of(tokens, y, net=net):
+            x = net.embed(tokens)
+            z_H, z_L = net.init_carry(*x.shape[:2])
+            return torch.nn.functional.mse_loss(net.step(x, z_H, z_L, net.biases(), last=True)[2], y)
+
+        fn = torch.compile(loss_of) if mode == "compiled" else loss_of
+
+        def train_step():
+            opt.zero_grad(set_to_none=True)
+            fn(tokens, y).backward()
+            opt.step()
+
+        started, cpu = time.perf_counter(), time.process_time()
+        train_step()
+        first_wall, first_cpu = time.perf_counter() - started, time.process_time() - cpu
+        for _ in range(20):
+            train_step()
+        steps = []
+        for _ in range(args.steps):
+            cpu = time.process_time()
+            train_step()
+            steps.append(time.process_time() - cpu)
+        row = {"mode": mode, "revision": revision("after"), "batch_size": 32, "threads": 1,
+               "first_step_wall_seconds": first_wall, "first_step_cpu_seconds": first_cpu,
+               "step_cpu_ms_median": 1e3 * statistics.median(steps), "steps": len(steps),
+               "inductor_cache_was_there": cache_was_there, "load_avg_1min": os.getloadavg()[0],
+               "torch_version": torch.__version__}
+        print(f"{mode}: first step {first_wall:.2f} s wall ({first_cpu:.2f} s CPU), then "
+              f"{row['step_cpu_ms_median']:.2f} ms CPU per step (median of {len(steps)})", flush=True)
+        rows.append(row)
+    write_csv(args.output, read(args.output) + rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -189,9 +245,12 @@ def main(argv: list[str] | None = None) -> None:
     q.add_argument("--kwargs", default="{}", help="JSON settings added to the defaults")
     q.add_argument("--config", default="", help="a name for the settings in the rows")
     q.add_argument("--output", type=Path, default=ROOT / "results" / "act_speed_quality.csv")
+    c = sub.add_parser("compile")
+    c.add_argument("--steps", type=int, default=200)
+    c.add_argument("--output", type=Path, default=ROOT / "results" / "act_speed_compile.csv")
     args = parser.parse_args(argv)
     table = bench.load()
-    (timing if args.command == "timing" else quality)(args, table)
+    {"timing": timing, "quality": quality, "compile": compile_check}[args.command](args, table)
 
 
 if __name__ == "__main__":
