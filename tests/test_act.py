@@ -90,9 +90,9 @@ def test_evaluation_runs_every_act_step_even_when_the_halting_head_says_stop(sam
     calls = []
     original = RecursiveNet.step
 
-    def counting(self, x, z_H, z_L, *rest):
+    def counting(self, x, z_H, z_L, *rest, **kwargs):
         calls.append(x.shape[0])
-        return original(self, x, z_H, z_L, *rest)
+        return original(self, x, z_H, z_L, *rest, **kwargs)
 
     monkeypatch.setattr(RecursiveNet, "step", counting)
     model.predict(cells[:10])
@@ -128,3 +128,63 @@ def test_a_small_model_learns_the_cifar10_ranking():
     model.fit(table.cells[train], y[train])
     tau = kendalltau(model.predict(table.cells[test]), y[test]).statistic
     assert tau > 0.5
+
+
+# ---- the speed work: shortcuts that must not change what the model computes ----------------------
+
+def test_the_last_step_shortcut_gives_the_full_stacks_summary_prediction():
+    torch.manual_seed(0)
+    net = RecursiveNet(16, 2, 2.0, 2, 2, 2, summary_token=True, graph_bias=True)
+    torch.nn.init.normal_(net.reg_head.weight)  # zero-initialised heads would hide any difference
+    torch.nn.init.normal_(net.rel_bias)
+    tokens = torch.as_tensor(space.sample(np.random.default_rng(1), 9), dtype=torch.long)
+    x = net.embed(tokens)
+    z_H, z_L = net.init_carry(*x.shape[:2])
+    full = net.step(x, z_H, z_L)
+    short = net.step(x, z_H, z_L, last=True)
+    assert short[0].shape == (9, 1, 16) and full[0].shape == (9, 7, 16)
+    torch.testing.assert_close(short[0][:, 0], full[0][:, 0])
+    torch.testing.assert_close(short[2], full[2])
+    torch.testing.assert_close(short[3], full[3])
+
+
+def test_attention_by_broadcasting_equals_scaled_dot_product_attention():
+    torch.manual_seed(0)
+    from nasbench_rank.predictors.act import Block
+
+    block = Block(16, 4, 2.0)
+    x, bias = torch.randn(5, 7, 16), torch.randn(4, 7, 7)
+    q, k, v = block.qkv(x).view(5, 7, 3, 4, 4).permute(2, 0, 3, 1, 4)
+    a = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias).transpose(1, 2).reshape(5, 7, 16)
+    h = block.norm1(x + block.out(a))
+    gate, up = block.gate_up(h).chunk(2, dim=-1)
+    expected = block.norm2(h + block.down(torch.nn.functional.silu(gate) * up))
+    torch.testing.assert_close(block(x, bias), expected)
+    torch.testing.assert_close(block(x, bias, first_only=True), expected[:, :1])
+
+
+def test_a_fitted_model_owns_separate_parameter_storage_and_no_gradients(sample):
+    cells, y = sample
+    model = ACTPredictor(**TINY).fit(cells, y)
+    params = list(model.models_[0].parameters())
+    assert all(p.grad is None for p in params)
+    pointers = [p.untyped_storage().data_ptr() for p in params]
+    assert len(set(pointers)) == len(params)
+    assert sum(p.untyped_storage().nbytes() for p in params) == sum(p.numel() * 4 for p in params)
+
+
+def test_the_learning_rate_follows_warm_up_then_cosine(sample, monkeypatch):
+    cells, y = sample
+    seen = []
+    original = torch.optim.AdamW.step
+
+    def recording(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", recording)
+    ACTPredictor(**{**TINY, "halt_max_steps": 1, "epochs": 4, "lr": 1e-3, "warmup": 0.25}).fit(cells, y)
+    total = 4 * 2  # 4 epochs of 2 batches
+    warm = 2
+    expected = [1e-3 * min(1.0, (s + 1) / warm) * 0.5 * (1 + np.cos(np.pi * s / total)) for s in range(total)]
+    np.testing.assert_allclose(seen, expected, rtol=1e-12)

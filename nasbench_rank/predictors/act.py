@@ -34,7 +34,7 @@ from .threads import torch_threads
 
 __all__ = ["ACTPredictor", "RecursiveNet", "effective_ops", "functional_copies", "resolve_device"]
 
-PREDICT_CHUNK = 4096
+PREDICT_CHUNK = 256  # cells per forward pass at prediction: small chunks stay in cache
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -48,6 +48,29 @@ def resolve_device(device: str | None) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"device {device!r} asked for, but torch sees no CUDA device here")
     return dev
+
+
+def _flatten(params: list[nn.Parameter]) -> nn.Parameter:
+    """One flat parameter holding `params`' values, each of them becoming a view of it, with a flat
+    gradient whose views are their gradients (autograd accumulates into an existing gradient in place)."""
+    device = params[0].device if params else torch.device("cpu")
+    flat = nn.Parameter(torch.cat([p.detach().reshape(-1) for p in params]) if params
+                        else torch.zeros(0, device=device))
+    flat.grad = torch.zeros_like(flat)
+    offset = 0
+    for p in params:
+        k = p.numel()
+        p.data = flat.data[offset:offset + k].view_as(p)
+        p.grad = flat.grad[offset:offset + k].view_as(p)
+        offset += k
+    return flat
+
+
+def _unflatten(model: nn.Module) -> None:
+    """Each parameter its own storage again (after `_flatten`), gradients dropped."""
+    for p in model.parameters():
+        p.data = p.data.clone()
+        p.grad = None
 
 
 class Block(nn.Module):
@@ -64,11 +87,32 @@ class Block(nn.Module):
         self.norm1 = nn.RMSNorm(hidden)
         self.norm2 = nn.RMSNorm(hidden)
 
-    def forward(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, bias: torch.Tensor | None, first_only: bool = False) -> torch.Tensor:
+        """(b, t, h) -> (b, t, h); with `first_only`, only the first token's output, (b, 1, h)."""
         b, t, h = x.shape
-        q, k, v = self.qkv(x).view(b, t, 3, self.heads, h // self.heads).permute(2, 0, 3, 1, 4)
-        a = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
-        x = self.norm1(x + self.out(a.transpose(1, 2).reshape(b, t, h)))
+        heads, d = self.heads, h // self.heads
+        if first_only:  # every token is a key and value, only the first a query
+            weight = self.qkv.weight
+            q = F.linear(x[:, :1], weight[:h]).view(b, 1, heads, d)
+            k, v = F.linear(x, weight[h:]).view(b, t, 2, heads, d).unbind(2)
+            bias = None if bias is None else bias[:, :1]
+            x = x[:, :1]
+        else:
+            q, k, v = self.qkv(x).view(b, t, 3, heads, d).unbind(2)
+        # Attention over a handful of tokens, scores as (b, query, key, head). Training broadcasts: on
+        # the CPU its backward is cheaper than that of batched matrix products over b * heads tiny
+        # matrices; without gradients, einsum's products are the cheaper (measured, one thread).
+        if torch.is_grad_enabled():
+            scores = (q.unsqueeze(2) * k.unsqueeze(1)).sum(-1) * (1.0 / math.sqrt(d))
+        else:
+            scores = torch.einsum("bqhd,bkhd->bqkh", q, k) * (1.0 / math.sqrt(d))
+        if bias is not None:
+            scores = scores + bias.permute(1, 2, 0)
+        if torch.is_grad_enabled():
+            a = (scores.softmax(dim=2).unsqueeze(-1) * v.unsqueeze(1)).sum(2)  # (b, query, head, d)
+        else:
+            a = torch.einsum("bqkh,bkhd->bqhd", scores.softmax(dim=2), v)
+        x = self.norm1(x + self.out(a.reshape(b, x.shape[1], h)))
         gate, up = self.gate_up(x).chunk(2, dim=-1)
         return self.norm2(x + self.down(F.silu(gate) * up))
 
@@ -133,18 +177,22 @@ class RecursiveNet(nn.Module):
             return _BatchBiases(self)
         return list(self.rel_bias[:, self.relations].permute(0, 3, 1, 2).unbind(0))
 
-    def net(self, z: torch.Tensor, biases: list[torch.Tensor | None]) -> torch.Tensor:
-        for block, bias in zip(self.blocks, biases):
-            z = block(z, bias)
+    def net(self, z: torch.Tensor, biases: list[torch.Tensor | None], first_only: bool = False) -> torch.Tensor:
+        """The block stack; with `first_only` the last block computes only the first token's output."""
+        last = len(self.blocks) - 1
+        for i, (block, bias) in enumerate(zip(self.blocks, biases)):
+            z = block(z, bias, first_only and i == last)
         return z
 
     def init_carry(self, batch: int, tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
         shape = (batch, tokens, self.hidden)
         return self.z_H0.expand(shape), self.z_L0.expand(shape)
 
-    def step(self, x: torch.Tensor, z_H: torch.Tensor, z_L: torch.Tensor, biases: list | None = None
-             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One ACT step: the recursion, then (z_H, z_L, raw prediction, halt logit)."""
+    def step(self, x: torch.Tensor, z_H: torch.Tensor, z_L: torch.Tensor, biases: list | None = None,
+             last: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One ACT step: the recursion, then (z_H, z_L, raw prediction, halt logit). With `last` (no
+        carry is needed after this step) and a summary token, the final block computes the summary
+        token alone, which is all the heads read; the returned z_H then holds that token only."""
         biases = self.biases() if biases is None else biases
         with torch.no_grad():
             for _ in range(self.H_cycles - 1):
@@ -153,7 +201,7 @@ class RecursiveNet(nn.Module):
                 z_H = self.net(z_H + z_L, biases)
         for _ in range(self.L_cycles):
             z_L = self.net(z_L + z_H + x, biases)
-        z_H = self.net(z_H + z_L, biases)
+        z_H = self.net(z_H + z_L, biases, first_only=last and self.summary_token)
         read = z_H[:, 0] if self.summary_token else z_H.mean(dim=1)
         # The halting head reads a detached state: accuracy losses are ~1e-3 while the halting
         # cross-entropy is ~0.3, and letting it shape the shared net collapses the regression.
@@ -321,13 +369,18 @@ class ACTPredictor:
         loss_fn = self._loss_fn()
         decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embed" not in n]
         rest = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embed" not in n)]
-        opt = torch.optim.AdamW([{"params": decay, "weight_decay": self.weight_decay},
-                                 {"params": rest, "weight_decay": 0.0}], lr=lr, fused=True)
+        # each group's parameters and gradients live in one flat buffer, so that the optimiser, the
+        # clipping and the zeroing each handle two tensors instead of one per parameter
+        flat = [_flatten(decay), _flatten(rest)]
+        opt = torch.optim.AdamW([{"params": [flat[0]], "weight_decay": self.weight_decay},
+                                 {"params": [flat[1]], "weight_decay": 0.0}], lr=lr, fused=True)
         n = len(ordinals)
         total = epochs * math.ceil(n / self.batch_size) * self.halt_max_steps
         warm = max(1, int(self.warmup * total))
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
+        # linear warm-up then cosine, one learning rate per optimiser step, written into the optimiser
+        # directly (a scheduler object costs a Python call chain per step)
+        s = np.arange(total + 1, dtype=np.float64)
+        lrs = iter((lr * np.minimum(1.0, (s + 1) / warm) * 0.5 * (1 + np.cos(np.pi * np.minimum(1.0, s / total)))).tolist())
         ema = None
         if self.ema > 0:
             from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
@@ -335,25 +388,30 @@ class ACTPredictor:
             ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(float(self.ema)))
         index = space_index(resolve_space(self.space))
         y_t = torch.from_numpy(y).to(device)
+        params = flat
         model.train()
         for _ in range(epochs):
             picked = index.sample_copies(ordinals, rng) if self.augment == "functional" else ordinals
             forms = index.effective[picked] if self.effective else picked
-            tokens = index.tokens[forms].to(device)
-            perm = torch.from_numpy(rng.permutation(n)).to(device)
+            perm = rng.permutation(n)
+            # shuffled once per epoch, so that each batch is a slice (a view, no gather)
+            tokens = index.tokens[forms[perm]].to(device)
+            target = y_t[torch.from_numpy(perm).to(device)]
             for start in range(0, n, self.batch_size):
-                idx = perm[start:start + self.batch_size]
-                self._train_batch(model, opt, sched, loss_fn, tokens[idx], y_t[idx], rng, ema)
+                self._train_batch(model, opt, lrs, params, loss_fn, tokens[start:start + self.batch_size],
+                                  target[start:start + self.batch_size], rng, ema)
         if ema is not None:
             with torch.no_grad():
                 for p, q in zip(model.parameters(), ema.module.parameters()):
                     p.copy_(q)
+        _unflatten(model)
         model.eval()
         return model
 
-    def _train_batch(self, model: RecursiveNet, opt, sched, loss_fn: Callable, tokens: torch.Tensor,
+    def _train_batch(self, model: RecursiveNet, opt, lrs, params: list, loss_fn: Callable, tokens: torch.Tensor,
                      target: torch.Tensor, rng: np.random.Generator, ema) -> None:
-        """Deep supervision: one optimiser step per ACT step, on the samples not yet halted."""
+        """Deep supervision: one optimiser step per ACT step, on the samples not yet halted; `lrs`
+        yields each step's learning rate."""
         x = model.embed(tokens)
         b, t, _ = x.shape
         z_H, z_L = model.init_carry(b, t)
@@ -363,18 +421,21 @@ class ACTPredictor:
             min_steps = torch.from_numpy(np.where(explore, rng.integers(2, steps + 1, b), 1)).to(x.device)
         for step in range(1, steps + 1):
             biases = model.biases()
-            z_H, z_L, raw, q = model.step(x, z_H, z_L, biases)
+            z_H, z_L, raw, q = model.step(x, z_H, z_L, biases, last=step == steps)
             pred = self.y_mean_ + self.y_scale_ * raw
             loss = loss_fn(pred, target)
             if steps > 1 and self.halt_weight > 0:  # with one step there is nothing to decide
                 good = ((pred.detach() - target).abs() < self.halt_tolerance).float()
                 loss = loss + self.halt_weight * F.binary_cross_entropy_with_logits(q, good)
-            opt.zero_grad(set_to_none=True)
+            for p in params:  # the flat gradients stay allocated: autograd accumulates into their views
+                p.grad.zero_()
             loss.backward()
             if self.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip, foreach=True)
+                nn.utils.clip_grad_norm_(params, self.grad_clip, foreach=True)
+            lr = next(lrs)
+            for group in opt.param_groups:
+                group["lr"] = lr
             opt.step()
-            sched.step()
             if ema is not None:
                 ema.update_parameters(model)
             if step == steps:
@@ -388,26 +449,22 @@ class ACTPredictor:
             z_H, z_L = z_H.detach()[keep], z_L.detach()[keep]
 
     # ---- prediction --------------------------------------------------------------------------
-    @torch.no_grad()
+    @torch.inference_mode()
     def _forward(self, model: RecursiveNet, tokens: torch.Tensor, steps: int | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
         """All ACT steps run at evaluation (no early halting): raw outputs and halt logits per step, (S, n)."""
         steps = steps or self.halt_max_steps
         device = next(model.parameters()).device
         biases = model.biases()
-        outs, halts = [], []
+        raw = torch.empty((steps, len(tokens)), device=device)
+        halt = torch.empty((steps, len(tokens)), device=device)
         for start in range(0, len(tokens), PREDICT_CHUNK):
             x = model.embed(tokens[start:start + PREDICT_CHUNK].to(device))
             z_H, z_L = model.init_carry(x.shape[0], x.shape[1])
-            raws, qs = [], []
-            for _ in range(steps):
-                z_H, z_L, raw, q = model.step(x, z_H, z_L, biases)
-                raws.append(raw)
-                qs.append(q)
-            outs.append(torch.stack(raws))
-            halts.append(torch.stack(qs))
-        raw = torch.cat(outs, dim=1).cpu().numpy()
-        return self.y_mean_ + self.y_scale_ * raw, torch.cat(halts, dim=1).cpu().numpy()
+            for s in range(steps):
+                z_H, z_L, raw[s, start:start + len(x)], halt[s, start:start + len(x)] = model.step(
+                    x, z_H, z_L, biases, last=s == steps - 1)
+        return self.y_mean_ + self.y_scale_ * raw.cpu().numpy(), halt.cpu().numpy()
 
     def _fitted(self) -> None:
         if not hasattr(self, "models_"):
