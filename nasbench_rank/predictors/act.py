@@ -95,7 +95,7 @@ class Block(nn.Module):
             weight = self.qkv.weight
             q = F.linear(x[:, :1], weight[:h]).view(b, 1, heads, d)
             k, v = F.linear(x, weight[h:]).view(b, t, 2, heads, d).unbind(2)
-            bias = None if bias is None else bias[:, :1]
+            bias = None if bias is None else bias[..., :1, :]  # (heads, 1, t) or per element (b, heads, 1, t)
             x = x[:, :1]
         else:
             q, k, v = self.qkv(x).view(b, t, 3, heads, d).unbind(2)
@@ -106,8 +106,8 @@ class Block(nn.Module):
             scores = (q.unsqueeze(2) * k.unsqueeze(1)).sum(-1) * (1.0 / math.sqrt(d))
         else:
             scores = torch.einsum("bqhd,bkhd->bqkh", q, k) * (1.0 / math.sqrt(d))
-        if bias is not None:
-            scores = scores + bias.permute(1, 2, 0)
+        if bias is not None:  # (heads, query, key), or per element (b, heads, query, key)
+            scores = scores + bias.movedim(-3, -1)
         if torch.is_grad_enabled():
             a = (scores.softmax(dim=2).unsqueeze(-1) * v.unsqueeze(1)).sum(2)  # (b, query, head, d)
         else:
