@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(DATASETS), help="space:dataset pairs, comma-separated")
     parser.add_argument("--seeds", default="0-19")
     parser.add_argument("--predictors", default="none,xgb", help="which settings to run: none and/or xgb")
+    parser.add_argument("--searches", default=None, help="only these strategies (comma-separated; default: all)")
     parser.add_argument("--output", type=Path, default=RESULTS / "search_spaces.csv")
     parser.add_argument("--summary-only", action="store_true")
     args = parser.parse_args()
@@ -91,7 +92,7 @@ def main() -> None:
         done = {key_of(r) for r in rows}
         skipped: dict[tuple[str, str], str] = {}
         for predictor, search, search_kwargs in SETTINGS:
-            if (predictor or "none") not in wanted:
+            if (predictor or "none") not in wanted or (args.searches and search not in args.searches.split(",")):
                 continue
             for space_name, dataset in pairs:
                 if predictor is not None:

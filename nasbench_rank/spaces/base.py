@@ -38,20 +38,27 @@ class ExtraMissing(UserError):
 
 @dataclass(frozen=True)
 class Metric:
-    """One tabulated quantity. `direction` is ``"max"`` when higher is better, ``"min"`` when lower is."""
+    """One tabulated quantity. `direction` is ``"max"`` when higher is better, ``"min"`` when lower is.
+    `log`: a positive quantity spanning orders of magnitude (a loss), whose utilities are taken on
+    its logarithm, so that a few diverged runs do not swamp what a predictor regresses."""
 
     name: str
     direction: str
     description: str = ""
     unit: str = ""
+    log: bool = False
 
     def __post_init__(self) -> None:
         if self.direction not in DIRECTIONS:
             raise ValueError(f"metric direction must be one of {DIRECTIONS}, got {self.direction!r}")
 
     def utility(self, values: np.ndarray) -> np.ndarray:
-        """Values turned into "higher is better" (negated for a ``min`` metric)."""
+        """Values turned into "higher is better": negated for a ``min`` metric, after the logarithm for
+        a ``log`` one. Order-preserving, so optima and rank correlations do not change."""
         values = np.asarray(values, dtype=np.float64)
+        if self.log:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values = np.log(values)
         return values if self.direction == "max" else -values
 
     def best_index(self, values: np.ndarray) -> int:
@@ -350,12 +357,12 @@ class Benchmark(ABC):
         values left out)."""
         name = "test" if "test" in self.metrics else self.default_metric
         m = self.metric(name)
-        utility = m.utility(self.values(dataset, name))
-        utility = np.sort(utility[~np.isnan(utility)])[::-1]
-        if len(utility) == 0:
+        values = self.values(dataset, name)
+        values = values[~np.isnan(values)]
+        if len(values) == 0:
             return float("nan")
-        best = utility[max(int(np.ceil(len(utility) / 1000.0)), 1) - 1]
-        return float(best if m.direction == "max" else -best)
+        order = np.argsort(-m.utility(values), kind="stable")
+        return float(values[order[max(int(np.ceil(len(values) / 1000.0)), 1) - 1]])
 
 
 def as_int_array(elements: Iterable[Sequence[int]], width: int, what: str) -> np.ndarray:
