@@ -53,6 +53,20 @@ CONFIGS: dict[str, dict] = {
     "rec_H2L2_s4_lr1e-3_ema": {**REC, "halt_max_steps": 4, "lr": 1e-3, "ema": 0.99},
     "rec_H1L2_s2_lr1e-3_warm": {"L_cycles": 2, "halt_max_steps": 2, "lr": 1e-3, "warmup": 0.2},
     "rec_H1L2_s2_ema": {"L_cycles": 2, "halt_max_steps": 2, "ema": 0.99},
+    # recursion, round 2: deeper supervision (3-4 steps), EMA, lower lr with a longer warm-up, a halting
+    # tolerance near the test error (0.01) so that the halting target is not "never good"
+    "rec2_H2L2_s3_ema": {**REC, "halt_max_steps": 3, "lr": 1e-3, "warmup": 0.2, "ema": 0.995},
+    "rec2_H1L2_s4_ema_tol": {"L_cycles": 2, "halt_max_steps": 4, "lr": 1e-3, "warmup": 0.2, "ema": 0.995,
+                             "halt_tolerance": 0.01},
+    "rec2_H2L1_s3_ema_ms": {"H_cycles": 2, "halt_max_steps": 3, "lr": 1e-3, "warmup": 0.2, "ema": 0.995,
+                            "min_steps": 1000},
+    "rec2_H2L1_s4_lr5e-4_tol": {"H_cycles": 2, "halt_max_steps": 4, "lr": 5e-4, "warmup": 0.2, "ema": 0.995,
+                                "halt_tolerance": 0.01},
+    # few cells: label-free pretraining on every cell of the space (structural targets, `act_pretrain`),
+    # then the usual labelled fit with fresh heads (and, in one, a gentler learning rate to keep it)
+    "pre_e5": {"pretrain_epochs": 5},
+    "pre_e20": {"pretrain_epochs": 20},
+    "pre_e5_lr1e-3": {"pretrain_epochs": 5, "lr": 1e-3},
 }
 
 
@@ -79,7 +93,8 @@ def run_one(table: bench.Table, name: str, settings: dict, n_train: int, seed: i
     return {"predictor": "act", "loss": model.loss, "predictor_kwargs": kwargs, "pool": POOL, "metric": METRIC,
             "source": SOURCE, "target": SOURCE, "n_train": n_train, "n_test": len(test), "seed": seed,
             **score(pred, labels[test]), "fit_seconds": wall, "transfer": False, "version": __version__,
-            "config": name, "labelled_cells": n_train, "unlabelled_cells": 0, "fit_cpu_seconds": cpu,
+            "config": name, "labelled_cells": n_train,
+            "unlabelled_cells": int(getattr(model, "n_unlabelled_", 0)), "fit_cpu_seconds": cpu,
             "halt_steps_mean": float(halts.mean()), "halt_steps_std": float(halts.std()),
             "halt_steps_distinct": int(len(np.unique(halts))), "load_avg_1min": load, **provenance(table)}
 
