@@ -13,7 +13,7 @@ else 0), the setting's name, provenance and the 1-minute load average.
 
 The summary (`--summary`, default `results/act_learning_curve_summary.csv`) gives per setting and size
 the median Kendall over seeds with its 95% percentile-bootstrap interval (`report.stats.median_ci`);
-it also reads the 900-cell rows of the presets from `--include` files (same protocol, seeds 0-9).
+it also reads the 900-cell rows of the same presets from `INCLUDE` (same protocol, seeds 0-9).
 
 Resumable: rows whose protocol key is already in the output are skipped; each row is merged into the
 output as soon as it is done (`evaluation.write_rows`: locked, atomic).
@@ -64,7 +64,7 @@ def unlabelled_cells(predictor_kwargs: dict) -> int:
     if int(predictor_kwargs.get("pretrain_epochs", 0)) > 0:
         from nasbench_rank.spaces import resolve_space
 
-        return int(len(resolve_space(None).ordinals(resolve_space(None).elements())))
+        return int(resolve_space(None).size)  # what ACTPredictor.n_unlabelled_ reports
     return 0
 
 
@@ -127,14 +127,16 @@ def main(argv: list[str] | None = None) -> None:
                     print(f"{name} n {n_train} seed {seed}: kendall {rows[0]['kendall']:.4f} "
                           f"fit {rows[0]['fit_seconds']:.1f} s", flush=True)
                     write_rows(args.output, rows)
+    own = read_rows(args.output)
+    shown = set(own["predictor"]) if len(own) else set()
     included = []
     for path in INCLUDE:
         extra = read_rows(path)
         if len(extra):  # the presets' 900-cell rows, same protocol
-            extra = extra[(extra["n_train"] == 900) & extra["predictor"].isin(["act-mixed", "act-rank", "xgb-struct"])
+            extra = extra[(extra["n_train"] == 900) & extra["predictor"].isin(shown)
                           & extra["predictor_kwargs"].astype(str).isin(["{}", "", "nan"])]
             included.append(extra)
-    table_ = summary([read_rows(args.output), *included])
+    table_ = summary([own, *included])
     write_csv(args.summary, table_.to_dict("records"), list(table_.columns))
     print(table_[["setting", "n_train", "unlabelled_cells", "seeds", "kendall_median", "kendall_ci_low",
                   "kendall_ci_high"]].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
