@@ -23,6 +23,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
+import pandas as pd
 import torch
 
 from nasbench_rank import __version__, bench
@@ -105,11 +106,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", default="100,101")
     parser.add_argument("--n-train", default="900")
     parser.add_argument("--output", type=Path, default=ROOT / "results" / "act_recursion.csv")
+    parser.add_argument("--summary", type=Path, default=None,
+                        help="also write per configuration and size: median Kendall with its 95%% percentile "
+                             "bootstrap interval, the mean, the mean paired difference to `default` on the "
+                             "same seeds, and the halting spread (all rows of the output, these configs)")
+    parser.add_argument("--summary-only", action="store_true")
     args = parser.parse_args(argv)
     names = [c for c in args.configs.split(",") if c]
     unknown = [c for c in names if c not in CONFIGS]
     if unknown:
         parser.error(f"unknown configs {unknown}; known: {', '.join(CONFIGS)}")
+    if args.summary_only:
+        return write_summary(args.output, args.summary, names)
     torch.set_num_threads(1)
     table = bench.load()
     for n_train in parse_ints(args.n_train):
@@ -130,6 +138,38 @@ def main(argv: list[str] | None = None) -> None:
     if len(frame):
         print(frame.groupby(["n_train", "config"])[["kendall", "fit_cpu_seconds", "halt_steps_std"]]
               .agg(["mean", "count"]).to_string(float_format=lambda v: f"{v:.4f}"))
+    if args.summary is not None:
+        write_summary(args.output, args.summary, names)
+
+
+def write_summary(output: Path, summary: Path | None, names: list[str]) -> None:
+    from nasbench_rank.atomic import write_csv
+    from nasbench_rank.report.stats import median_ci
+
+    frame = read_rows(output)
+    frame = frame[frame["config"].isin(names)]
+    rows = []
+    for (n_train, name), group in frame.groupby(["n_train", "config"], sort=True):
+        base = frame[(frame["config"] == "default") & (frame["n_train"] == n_train)].set_index("seed")["kendall"]
+        paired = group.set_index("seed")["kendall"].sub(base).dropna()
+        n, med, lo, hi = median_ci(group["kendall"])
+        rows.append({"config": name, "predictor_kwargs": group["predictor_kwargs"].iloc[0], "pool": POOL,
+                     "metric": METRIC, "source": SOURCE, "n_train": int(n_train),
+                     "unlabelled_cells": int(group["unlabelled_cells"].max()),
+                     "seeds": ",".join(str(s) for s in sorted(group["seed"])), "n": n, "kendall_median": med,
+                     "kendall_ci_low": lo, "kendall_ci_high": hi, "kendall_mean": float(group["kendall"].mean()),
+                     "minus_default_mean": float(paired.mean()) if len(paired) else float("nan"),
+                     "beats_default_seeds": f"{int((paired > 0).sum())}/{len(paired)}",
+                     "halt_steps_mean": float(group["halt_steps_mean"].mean()),
+                     "halt_steps_std_mean": float(group["halt_steps_std"].mean()),
+                     "halt_steps_distinct_max": int(group["halt_steps_distinct"].max()),
+                     "fit_cpu_seconds_median": float(group["fit_cpu_seconds"].median())})
+    table = pd.DataFrame(rows)
+    if summary is not None and len(table):
+        write_csv(summary, rows, list(table.columns))
+    if len(table):
+        print(table.drop(columns=["predictor_kwargs", "pool", "metric", "source"])
+              .to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
 if __name__ == "__main__":
