@@ -68,6 +68,7 @@ CONFIGS: dict[str, dict] = {
     "pre_e5": {"pretrain_epochs": 5},
     "pre_e20": {"pretrain_epochs": 20},
     "pre_e5_lr1e-3": {"pretrain_epochs": 5, "lr": 1e-3},
+    "ctl_lr1e-3": {"lr": 1e-3},  # the control of pre_e5_lr1e-3: the lower learning rate without pretraining
 }
 
 
