@@ -23,6 +23,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
+import pandas as pd
 import torch
 
 from nasbench_rank import __version__, bench
@@ -53,6 +54,21 @@ CONFIGS: dict[str, dict] = {
     "rec_H2L2_s4_lr1e-3_ema": {**REC, "halt_max_steps": 4, "lr": 1e-3, "ema": 0.99},
     "rec_H1L2_s2_lr1e-3_warm": {"L_cycles": 2, "halt_max_steps": 2, "lr": 1e-3, "warmup": 0.2},
     "rec_H1L2_s2_ema": {"L_cycles": 2, "halt_max_steps": 2, "ema": 0.99},
+    # recursion, round 2: deeper supervision (3-4 steps), EMA, lower lr with a longer warm-up, a halting
+    # tolerance near the test error (0.01) so that the halting target is not "never good"
+    "rec2_H2L2_s3_ema": {**REC, "halt_max_steps": 3, "lr": 1e-3, "warmup": 0.2, "ema": 0.995},
+    "rec2_H1L2_s4_ema_tol": {"L_cycles": 2, "halt_max_steps": 4, "lr": 1e-3, "warmup": 0.2, "ema": 0.995,
+                             "halt_tolerance": 0.01},
+    "rec2_H2L1_s3_ema_ms": {"H_cycles": 2, "halt_max_steps": 3, "lr": 1e-3, "warmup": 0.2, "ema": 0.995,
+                            "min_steps": 1000},
+    "rec2_H2L1_s4_lr5e-4_tol": {"H_cycles": 2, "halt_max_steps": 4, "lr": 5e-4, "warmup": 0.2, "ema": 0.995,
+                                "halt_tolerance": 0.01},
+    # few cells: label-free pretraining on every cell of the space (structural targets, `act_pretrain`),
+    # then the usual labelled fit with fresh heads (and, in one, a gentler learning rate to keep it)
+    "pre_e5": {"pretrain_epochs": 5},
+    "pre_e20": {"pretrain_epochs": 20},
+    "pre_e5_lr1e-3": {"pretrain_epochs": 5, "lr": 1e-3},
+    "ctl_lr1e-3": {"lr": 1e-3},  # the control of pre_e5_lr1e-3: the lower learning rate without pretraining
 }
 
 
@@ -79,7 +95,8 @@ def run_one(table: bench.Table, name: str, settings: dict, n_train: int, seed: i
     return {"predictor": "act", "loss": model.loss, "predictor_kwargs": kwargs, "pool": POOL, "metric": METRIC,
             "source": SOURCE, "target": SOURCE, "n_train": n_train, "n_test": len(test), "seed": seed,
             **score(pred, labels[test]), "fit_seconds": wall, "transfer": False, "version": __version__,
-            "config": name, "labelled_cells": n_train, "unlabelled_cells": 0, "fit_cpu_seconds": cpu,
+            "config": name, "labelled_cells": n_train,
+            "unlabelled_cells": int(getattr(model, "n_unlabelled_", 0)), "fit_cpu_seconds": cpu,
             "halt_steps_mean": float(halts.mean()), "halt_steps_std": float(halts.std()),
             "halt_steps_distinct": int(len(np.unique(halts))), "load_avg_1min": load, **provenance(table)}
 
@@ -90,11 +107,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", default="100,101")
     parser.add_argument("--n-train", default="900")
     parser.add_argument("--output", type=Path, default=ROOT / "results" / "act_recursion.csv")
+    parser.add_argument("--summary", type=Path, default=None,
+                        help="also write per configuration and size: median Kendall with its 95%% percentile "
+                             "bootstrap interval, the mean, the mean paired difference to `default` on the "
+                             "same seeds, and the halting spread (all rows of the output, these configs)")
+    parser.add_argument("--summary-only", action="store_true")
     args = parser.parse_args(argv)
     names = [c for c in args.configs.split(",") if c]
     unknown = [c for c in names if c not in CONFIGS]
     if unknown:
         parser.error(f"unknown configs {unknown}; known: {', '.join(CONFIGS)}")
+    if args.summary_only:
+        return write_summary(args.output, args.summary, names)
     torch.set_num_threads(1)
     table = bench.load()
     for n_train in parse_ints(args.n_train):
@@ -115,6 +139,38 @@ def main(argv: list[str] | None = None) -> None:
     if len(frame):
         print(frame.groupby(["n_train", "config"])[["kendall", "fit_cpu_seconds", "halt_steps_std"]]
               .agg(["mean", "count"]).to_string(float_format=lambda v: f"{v:.4f}"))
+    if args.summary is not None:
+        write_summary(args.output, args.summary, names)
+
+
+def write_summary(output: Path, summary: Path | None, names: list[str]) -> None:
+    from nasbench_rank.atomic import write_csv
+    from nasbench_rank.report.stats import median_ci
+
+    frame = read_rows(output)
+    frame = frame[frame["config"].isin(names)]
+    rows = []
+    for (n_train, name), group in frame.groupby(["n_train", "config"], sort=True):
+        base = frame[(frame["config"] == "default") & (frame["n_train"] == n_train)].set_index("seed")["kendall"]
+        paired = group.set_index("seed")["kendall"].sub(base).dropna()
+        n, med, lo, hi = median_ci(group["kendall"])
+        rows.append({"config": name, "predictor_kwargs": group["predictor_kwargs"].iloc[0], "pool": POOL,
+                     "metric": METRIC, "source": SOURCE, "n_train": int(n_train),
+                     "unlabelled_cells": int(group["unlabelled_cells"].max()),
+                     "seeds": ",".join(str(s) for s in sorted(group["seed"])), "n": n, "kendall_median": med,
+                     "kendall_ci_low": lo, "kendall_ci_high": hi, "kendall_mean": float(group["kendall"].mean()),
+                     "minus_default_mean": float(paired.mean()) if len(paired) else float("nan"),
+                     "beats_default_seeds": f"{int((paired > 0).sum())}/{len(paired)}",
+                     "halt_steps_mean": float(group["halt_steps_mean"].mean()),
+                     "halt_steps_std_mean": float(group["halt_steps_std"].mean()),
+                     "halt_steps_distinct_max": int(group["halt_steps_distinct"].max()),
+                     "fit_cpu_seconds_median": float(group["fit_cpu_seconds"].median())})
+    table = pd.DataFrame(rows)
+    if summary is not None and len(table):
+        write_csv(summary, rows, list(table.columns))
+    if len(table):
+        print(table.drop(columns=["predictor_kwargs", "pool", "metric", "source"])
+              .to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
 if __name__ == "__main__":

@@ -238,7 +238,10 @@ class ACTPredictor:
     epochs on a grown training set. `device="auto"` trains on CUDA when torch sees one, else on the
     CPU. `ema > 0` evaluates an exponential moving average of the weights (decay `ema`).
     `min_steps` raises the epochs of a fit on few cells until it makes at least that many
-    optimiser steps (0: `epochs` alone decides). `space` (None: NAS-Bench-201, a name or a Space)
+    optimiser steps (0: `epochs` alone decides). `pretrain_epochs > 0` first trains each member's
+    network without labels on every element of the space to regress structural targets
+    (`act_pretrain`; at `pretrain_lr`, batches of `pretrain_batch_size`), then fits as usual with fresh
+    heads; `n_unlabelled_` says how many elements it read (0 when off). `space` (None: NAS-Bench-201, a name or a Space)
     is the space of the elements given to `fit` and `predict`: tokens from `space.tokens`, the
     attention bias from `space.relations`, the effective view from `space.canonical`, functional
     copies and test-time forms from `space.classes()` (none but the element itself in a space without
@@ -253,7 +256,7 @@ class ACTPredictor:
                  batch_size: int = 32, lr: float = 2e-3, weight_decay: float = 0.01, warmup: float = 0.05,
                  grad_clip: float = 1.0, min_steps: int = 0, ema: float = 0.0, partial_epochs: int = 10,
                  partial_lr: float | None = None, n_models: int = 1, seed: int = 0, threads: int = 1, device: str = "auto",
-                 space=None):
+                 space=None, pretrain_epochs: int = 0, pretrain_lr: float = 2e-3, pretrain_batch_size: int = 128):
         self.loss = loss
         self.loss_kwargs = loss_kwargs
         self.hidden = hidden
@@ -286,6 +289,9 @@ class ACTPredictor:
         self.threads = threads
         self.device = device
         self.space = space
+        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_lr = pretrain_lr
+        self.pretrain_batch_size = pretrain_batch_size
 
     # ---- settings and data -------------------------------------------------------------------
     def _check(self) -> None:
@@ -324,9 +330,11 @@ class ACTPredictor:
     # ---- training ----------------------------------------------------------------------------
     def fit(self, cells, y) -> "ACTPredictor":
         ordinals, y = self._data(cells, y)
+        self._check_pretrain()
         self.y_mean_ = float(y.mean())
         self.y_scale_ = float(y.std()) or 1.0
         self.n_partial_ = 0
+        self.n_unlabelled_ = 0
         with self._threads():
             device = resolve_device(self.device)
             models = []
@@ -334,11 +342,36 @@ class ACTPredictor:
                 seed = self.seed + 1000 * m
                 torch.manual_seed(seed)
                 model = self._build().to(device)
+                self._pretrain(model, seed)
                 epochs = max(self.epochs, math.ceil(int(self.min_steps) / math.ceil(len(ordinals) / self.batch_size)))
                 models.append(self._train(model, ordinals, y, epochs, self.lr, seed))
             self.models_ = models
         self.n_train_ = len(ordinals)
         return self
+
+    def _check_pretrain(self) -> None:
+        if isinstance(self.pretrain_epochs, bool) or int(self.pretrain_epochs) < 0:
+            raise UserError(f"pretrain_epochs must be an integer >= 0, got {self.pretrain_epochs!r}")
+        if int(self.pretrain_epochs) and (int(self.pretrain_batch_size) < 1 or not float(self.pretrain_lr) > 0):
+            raise UserError(f"pretraining needs pretrain_batch_size >= 1 and pretrain_lr > 0, got "
+                            f"{self.pretrain_batch_size!r} and {self.pretrain_lr!r}")
+        if int(self.pretrain_epochs):
+            from .act_pretrain import pretrain_set
+
+            pretrain_set(resolve_space(self.space), bool(self.effective))  # refuses a space without a DAG
+
+    def _pretrain(self, model: RecursiveNet, seed: int) -> None:
+        """Label-free pretraining of `model` in place when `pretrain_epochs > 0` (else nothing)."""
+        if not int(self.pretrain_epochs):
+            return
+        from .act_pretrain import pretrain
+
+        sp = resolve_space(self.space)
+        self.n_pretrain_forms_, self.pretrain_loss_ = pretrain(
+            model, sp, effective=bool(self.effective), epochs=int(self.pretrain_epochs), lr=float(self.pretrain_lr),
+            batch_size=int(self.pretrain_batch_size), steps=int(self.halt_max_steps),
+            weight_decay=self.weight_decay, grad_clip=self.grad_clip, warmup=self.warmup, seed=seed)
+        self.n_unlabelled_ = int(sp.size)
 
     def partial_fit(self, cells, y) -> "ACTPredictor":
         """Continue from the current weights on (typically a grown set of) cells for `partial_epochs`
