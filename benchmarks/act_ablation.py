@@ -30,6 +30,7 @@ from nasbench_rank import __version__, bench
 from nasbench_rank.evaluation import existing_keys, pool_indices, read_rows, row_key, score, split, write_rows
 from nasbench_rank.predictors.act import ACTPredictor
 from nasbench_rank.provenance import provenance
+from nasbench_rank.seeding import parse_ranges as parse_ints
 
 ROOT = Path(__file__).resolve().parents[1]
 POOL, METRIC, SOURCE = "functional", "valid", "cifar10"
@@ -70,14 +71,6 @@ CONFIGS: dict[str, dict] = {
     "pre_e5_lr1e-3": {"pretrain_epochs": 5, "lr": 1e-3},
     "ctl_lr1e-3": {"lr": 1e-3},  # the control of pre_e5_lr1e-3: the lower learning rate without pretraining
 }
-
-
-def parse_ints(text: str) -> list[int]:
-    out: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        out.extend(range(int(lo), int(hi or lo) + 1))
-    return out
 
 
 def run_one(table: bench.Table, name: str, settings: dict, n_train: int, seed: int) -> dict:

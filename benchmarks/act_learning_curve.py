@@ -36,6 +36,7 @@ from nasbench_rank.atomic import write_csv
 from nasbench_rank.evaluation import evaluate_predictor, existing_keys, read_rows, resolve_protocol, write_rows
 from nasbench_rank.provenance import provenance
 from nasbench_rank.report.stats import median_ci
+from nasbench_rank.seeding import parse_ranges as parse_ints
 
 ROOT = Path(__file__).resolve().parents[1]
 PROTOCOL = dict(pool="functional", n_test="rest", metric="valid", source="cifar10", targets=("cifar10",))
@@ -52,14 +53,6 @@ SETTINGS: dict[str, tuple[str, dict]] = {
     "act-mixed-pretrain20": ("act-mixed", {"pretrain_epochs": 20}),
 }
 INCLUDE = [ROOT / "results" / "quality_functional_act.csv", ROOT / "results" / "quality_functional.csv"]
-
-
-def parse_ints(text: str) -> list[int]:
-    out: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        out.extend(range(int(lo), int(hi or lo) + 1))
-    return out
 
 
 def unlabelled_cells(predictor_kwargs: dict) -> int:

@@ -25,16 +25,9 @@ import torch
 from nasbench_rank import bench
 from nasbench_rank.evaluation import evaluate_predictor, existing_keys, read_rows, resolve_protocol, summarize, write_rows
 from nasbench_rank.provenance import provenance
+from nasbench_rank.seeding import parse_ranges as parse_ints
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def parse_ints(text: str) -> list[int]:
-    out: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        out.extend(range(int(lo), int(hi or lo) + 1))
-    return out
 
 
 def main(argv: list[str] | None = None) -> None:

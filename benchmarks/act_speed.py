@@ -51,6 +51,7 @@ from nasbench_rank import __version__, bench
 from nasbench_rank.atomic import write_csv
 from nasbench_rank.evaluation import pool_indices, score, split
 from nasbench_rank.provenance import provenance
+from nasbench_rank.seeding import parse_ranges as parse_seeds
 
 BEFORE_REV = "82a6601"  # the branch's base: the model as it was before this round's speed work
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,14 +82,6 @@ def load_impl(impl: str):
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module.ACTPredictor
-
-
-def parse_seeds(text: str) -> list[int]:
-    out: list[int] = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        out.extend(range(int(lo), int(hi or lo) + 1))
-    return out
 
 
 def read(path: Path) -> list[dict]:

@@ -22,14 +22,10 @@ import pandas as pd
 
 from nasbench_rank import atomic, bench
 from nasbench_rank.search import RUN_COLUMNS, run_search, summarise
+from nasbench_rank.seeding import parse_ranges as seed_range
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 DATASETS = ("cifar10", "cifar100", "imagenet16")
-
-
-def seed_range(text: str) -> list[int]:
-    first, _, last = text.partition("-")
-    return list(range(int(first), int(last or first) + 1))
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ from nasbench_rank import atomic, spaces
 from nasbench_rank.errors import UserError
 from nasbench_rank.plugins import get_plugins
 from nasbench_rank.search import RUN_COLUMNS, run_search, summarise
+from nasbench_rank.seeding import parse_ranges as seed_range
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 DATASETS = ("nbgraph:cora", "nbgraph:citeseer", "nbgraph:pubmed", "nbgraph:proteins", "fcnet:naval_propulsion",
@@ -44,11 +45,6 @@ SETTINGS = (  # (predictor, search, search_kwargs)
     ("xgb", "topk-local", {"local": 2}),
 )
 BUDGET = 210
-
-
-def seed_range(text: str) -> list[int]:
-    first, _, last = text.partition("-")
-    return list(range(int(first), int(last or first) + 1))
 
 
 def kwargs_text(kwargs: dict) -> str:

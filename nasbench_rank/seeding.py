@@ -41,3 +41,14 @@ def seed_of(model: Any) -> int | None:
         if isinstance(params.get(name), int):
             return params[name]
     return None
+
+
+def parse_ranges(text: str) -> list[int]:
+    """Integers from "0-9", "100,102" or "0-4,100-102" (the seed and size lists of the benchmark scripts)."""
+    out: list[int] = []
+    for part in str(text).split(","):
+        if not part.strip():
+            continue
+        lo, _, hi = part.strip().partition("-")
+        out.extend(range(int(lo), int(hi or lo) + 1))
+    return out

@@ -117,3 +117,11 @@ def test_runs_on_keeps_the_predictors_that_take_a_space_and_says_why_others_are_
     keep, refused = spaces.runs_on(("xgb", "no-such-predictor"), _Tiny())
     assert keep == ("xgb",)
     assert len(refused) == 1 and refused[0].startswith("skipping no-such-predictor: ") and "\n" not in refused[0]
+
+
+def test_parse_ranges_reads_the_benchmark_scripts_seed_lists():
+    from nasbench_rank.seeding import parse_ranges
+
+    assert parse_ranges("0-3") == [0, 1, 2, 3]
+    assert parse_ranges("100,102-103") == [100, 102, 103]
+    assert parse_ranges("7") == [7]
