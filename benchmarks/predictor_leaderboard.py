@@ -45,7 +45,7 @@ import pandas as pd
 
 from nasbench_rank import atomic, bench
 from nasbench_rank.errors import NonFiniteError, UserError
-from nasbench_rank.evaluation import (evaluate_predictor, existing_keys, load_benchmark, protocol_settings, read_rows,
+from nasbench_rank.evaluation import (evaluate_predictor, evaluate_unless_recorded, existing_keys, load_benchmark, protocol_settings, read_rows,
                                       resolve_protocol, write_rows)
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -218,15 +218,10 @@ def run_space(space: str, datasets: tuple[str, ...], predictors: tuple[str, ...]
                     settings = dict(source=dataset, targets=(dataset,), pool="functional", metric="valid",
                                     score_metric="valid", n_train=n_train, n_test="rest", seed=seed,
                                     protocol="functional", space=space)
-                    if set(resolve_protocol(predictor, **settings).keys()) <= done:
-                        continue
                     started = time.perf_counter()
-                    try:
-                        rows = evaluate_predictor(predictor, **settings)
-                    except NonFiniteError as exc:  # named, not recorded: a rerun tries it again
-                        print(f"[{space}] FAILED {exc}", file=sys.stderr, flush=True)
+                    rows = evaluate_unless_recorded(path, predictor, settings, done)
+                    if rows is None:
                         continue
-                    write_rows(path, rows)
                     print(f"[{space}] {dataset} {predictor} n_train={n_train} seed={seed}: tau {rows[0]['kendall']:.3f} "
                           f"fit {rows[0]['fit_seconds']:.1f} s ({time.perf_counter() - started:.1f} s)",
                           file=sys.stderr, flush=True)

@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from nasbench_rank import atomic
-from nasbench_rank.errors import NonFiniteError, UserError
-from nasbench_rank.evaluation import evaluate_predictor, existing_keys, load_benchmark, read_rows, resolve_protocol, write_rows
+from nasbench_rank.errors import UserError
+from nasbench_rank.evaluation import evaluate_unless_recorded, existing_keys, load_benchmark, read_rows
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 PREDICTORS = ("xgb", "act-mixed")
@@ -60,15 +60,10 @@ def run(space: str, datasets: tuple[str, ...], predictors: tuple[str, ...], seed
             for predictor in predictors:
                 settings = dict(source=source, targets=targets, pool="functional", metric="valid", score_metric="valid",
                                 n_train=n_train, n_test="rest", seed=seed, protocol="functional", space=space)
-                if set(resolve_protocol(predictor, **settings).keys()) <= done:
-                    continue
                 started = time.perf_counter()
-                try:
-                    rows = evaluate_predictor(predictor, **settings)
-                except NonFiniteError as exc:  # named, not recorded: a rerun tries it again
-                    print(f"[{space}] FAILED {exc}", file=sys.stderr, flush=True)
+                rows = evaluate_unless_recorded(path, predictor, settings, done)
+                if rows is None:
                     continue
-                write_rows(path, rows)
                 taus = " ".join(f"{r['target']} {r['kendall']:.3f}" for r in rows)
                 print(f"[{space}] {predictor} {source} seed={seed} fit {rows[0]['fit_seconds']:.1f} s "
                       f"({time.perf_counter() - started:.1f} s): {taus}", file=sys.stderr, flush=True)

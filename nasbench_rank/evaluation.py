@@ -646,6 +646,24 @@ def _lock_path(path: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"nasbench-rank-{digest}.lock"
 
 
+def evaluate_unless_recorded(path: str | os.PathLike, predictor: str, settings: dict, done: set) -> list[dict] | None:
+    """The benchmark scripts' resumable step: `evaluate_predictor(predictor, **settings)` and merge its
+    rows into the CSV at `path`, unless every row it would write is in `done` (keys of rows already
+    there, `existing_keys`). Returns the rows, or None when skipped. A non-finite result
+    (`NonFiniteError`) is named on stderr and not recorded, so a rerun tries it again."""
+    import sys
+
+    if set(resolve_protocol(predictor, **settings).keys()) <= done:
+        return None
+    try:
+        rows = evaluate_predictor(predictor, **settings)
+    except NonFiniteError as exc:
+        print(f"FAILED {exc}", file=sys.stderr, flush=True)
+        return None
+    write_rows(path, rows)
+    return rows
+
+
 def write_rows(path: str | os.PathLike, rows: Iterable[dict]) -> pd.DataFrame:
     """Merge `rows` into the CSV at `path`: a row whose key is already there replaces it. Locked
     against concurrent writers and written atomically (temp file, then rename)."""
