@@ -239,8 +239,7 @@ def space_pool(sp: "_spaces.Space", pool: str) -> np.ndarray:
     if pool == "full":
         return np.arange(sp.size, dtype=np.int64)
     if pool == "functional":
-        group, starts, members = sp.classes()  # cached; the same ordinals as sp.representatives()
-        return np.sort(members[starts[:-1]])
+        return sp.representatives()
     if pool == "unique":
         raise UserError(f"pool 'unique' (one cell per benchmark unique_id) is NB201's; space {sp.name!r} has "
                         f"pools functional and full")

@@ -57,7 +57,7 @@ class _Plugin:
 
 
 @pytest.fixture
-def test_plugins(monkeypatch):
+def space_plugins(monkeypatch):
     loaded = plugins.load_plugins(("eval-spaces-tests", _Plugin()))
     monkeypatch.setattr(plugins, "get_plugins", lambda: loaded)
     return loaded
@@ -82,7 +82,7 @@ def refit(bm, source, metric, n_train, seed, pool="functional"):
     return train, test, model.predict(sp.elements(test))
 
 
-def test_nbgraph_cora_to_citeseer_zero_shot(test_plugins, nbgraph):
+def test_nbgraph_cora_to_citeseer_zero_shot(space_plugins, nbgraph):
     rows = evaluate_predictor("onehot-ridge", source="cora", targets=["cora", "citeseer"], pool="functional",
                               n_train=200, n_test="rest", metric="valid", seed=3)
     assert [r["target"] for r in rows] == ["cora", "citeseer"] and [r["transfer"] for r in rows] == [False, True]
@@ -108,7 +108,7 @@ def test_functional_pool_is_the_space_representatives(nbgraph, fcnet):
     assert np.array_equal(space_pool(fcnet.space, "functional"), np.arange(fcnet.space.size))  # no equivalence
 
 
-def test_proteins_is_scored_on_its_subspace_outside_the_training_classes(test_plugins, nbgraph):
+def test_proteins_is_scored_on_its_subspace_outside_the_training_classes(space_plugins, nbgraph):
     rows = evaluate_predictor("onehot-ridge", source="cora", targets=["proteins"], pool="functional", n_train=300,
                               n_test="rest", metric="valid", seed=0)
     protocol = evaluation.resolve_protocol("onehot-ridge", source="cora", targets=["proteins"], pool="functional",
@@ -124,7 +124,7 @@ def test_proteins_is_scored_on_its_subspace_outside_the_training_classes(test_pl
     assert "nbgraph-proteins" in rows[0]["pool_about"]
 
 
-def test_fcnet_min_metric_kendall_is_positive_and_mae_is_in_utility_units(test_plugins, fcnet):
+def test_fcnet_min_metric_kendall_is_positive_and_mae_is_in_utility_units(space_plugins, fcnet):
     source = fcnet.datasets[0]
     assert fcnet.metric("valid").direction == "min"
     rows = evaluate_predictor("onehot-ridge", source=source, targets=[source], pool="functional", n_train=400,
@@ -152,7 +152,7 @@ def test_fcnet_min_metric_kendall_is_positive_and_mae_is_in_utility_units(test_p
     (dict(space="nb201", source="cora"), "source 'cora' is a dataset of space 'nbgraph', not nb201$"),
     (dict(space="fcnet", metric="test"), "unknown metric 'test' of space 'fcnet'"),
 ])
-def test_off_nb201_refusals_are_one_line(test_plugins, fcnet, settings, message):
+def test_off_nb201_refusals_are_one_line(space_plugins, fcnet, settings, message):
     settings = {"source": fcnet.datasets[0], "targets": None, "pool": "functional", "n_train": 50, "n_test": 50,
                 **settings}
     settings["targets"] = settings["targets"] or [settings["source"]]
@@ -161,7 +161,7 @@ def test_off_nb201_refusals_are_one_line(test_plugins, fcnet, settings, message)
     assert "\n" not in str(info.value)
 
 
-def test_a_predictor_without_space_is_refused_off_nb201(test_plugins):
+def test_a_predictor_without_space_is_refused_off_nb201(space_plugins):
     with pytest.raises(UserError, match="'nospace-ridge' takes no 'space' setting"):
         evaluate_predictor("nospace-ridge", source="cora", targets=["cora"], pool="functional", n_train=50, n_test=50)
 
@@ -178,7 +178,7 @@ def test_nb201_rows_name_their_space_and_keep_their_key(table):
     assert evaluation.row_key(old) == evaluation.row_key(rows[0])
 
 
-def test_cli_eval_on_fcnet_end_to_end(test_plugins, fcnet, tmp_path):
+def test_cli_eval_on_fcnet_end_to_end(space_plugins, fcnet, tmp_path):
     out = tmp_path / "fcnet.csv"
     args = ["eval", "--space", "fcnet", "--predictor", "onehot-ridge", "--n-train", "50", "--n-test", "300",
             "--seeds", "2", "--target", "all", "--output", str(out)]
@@ -193,7 +193,7 @@ def test_cli_eval_on_fcnet_end_to_end(test_plugins, fcnet, tmp_path):
     assert "skipping 2 seed(s)" in again.stderr and len(read_rows(out)) == 8
 
 
-def test_cli_eval_finds_the_space_of_the_source_and_refuses_cross_space_targets(test_plugins, tmp_path, capsys):
+def test_cli_eval_finds_the_space_of_the_source_and_refuses_cross_space_targets(space_plugins, tmp_path, capsys):
     out = tmp_path / "graph.csv"
     base = ["eval", "--predictor", "onehot-ridge", "--n-train", "50", "--n-test", "100", "--seeds", "1",
             "--output", str(out)]
@@ -226,10 +226,10 @@ save_predictions = true
 """
 
 
-def test_a_spec_on_nbgraph_expands_and_runs_one_cell(test_plugins, tmp_path):
+def test_a_spec_on_nbgraph_expands_and_runs_one_cell(space_plugins, tmp_path):
     path = tmp_path / "graph.toml"
     path.write_text(SPACE_SPEC)
-    grid = spec.load(path, test_plugins)
+    grid = spec.load(path, space_plugins)
     assert len(grid) == 1 and grid.cells[0].settings["space"] == "nbgraph"
     assert grid.cells[0].settings["metric"] == "valid"  # the space's default metric, not NB201's test
     report = harness.run_grid(grid, tmp_path / "out", workers=1, progress=False)
@@ -244,7 +244,7 @@ def test_a_spec_on_nbgraph_expands_and_runs_one_cell(test_plugins, tmp_path):
         assert stats.kendalltau(part["predicted"], part["true"])[0] == pytest.approx(r["kendall"], abs=1e-3)
 
 
-def test_a_search_block_on_fcnet_runs_on_its_space(test_plugins, tmp_path):
+def test_a_search_block_on_fcnet_runs_on_its_space(space_plugins, tmp_path):
     path = tmp_path / "search.toml"
     path.write_text('''
 name = "s"
@@ -255,7 +255,7 @@ datasets = ["naval_propulsion"]
 budget = 15
 seeds = 1
 ''')
-    grid = spec.load(path, test_plugins)
+    grid = spec.load(path, space_plugins)
     assert len(grid) == 2
     report = harness.run_grid(grid, tmp_path / "out", workers=1, progress=False)
     assert report.ran == 2 and not report.failed
@@ -264,20 +264,20 @@ seeds = 1
     assert all(r["evals"] == 15 for r in rows)
 
 
-def test_nb201_cell_ids_do_not_change_with_an_explicit_space(test_plugins):
+def test_nb201_cell_ids_do_not_change_with_an_explicit_space(space_plugins):
     block = {"predictors": ["xgb"], "n_train": 100}
-    plain, _ = spec.expand({"eval": [block]}, plugins=test_plugins)
-    named, _ = spec.expand({"eval": [{**block, "space": "nb201"}]}, plugins=test_plugins)
+    plain, _ = spec.expand({"eval": [block]}, plugins=space_plugins)
+    named, _ = spec.expand({"eval": [{**block, "space": "nb201"}]}, plugins=space_plugins)
     assert [c.id for c in plain] == [c.id for c in named] and "space" not in plain[0].settings
 
 
-def test_spec_checks_datasets_and_pools_against_the_blocks_space(test_plugins):
+def test_spec_checks_datasets_and_pools_against_the_blocks_space(space_plugins):
     block = {"space": "nbgraph", "predictors": ["onehot-ridge"], "source": "cifar10", "pool": "unique",
              "metric": "test", "n_train": 100}
-    _, problems = spec.expand({"eval": [block]}, plugins=test_plugins)
+    _, problems = spec.expand({"eval": [block]}, plugins=space_plugins)
     text = "\n".join(problems)
     assert "unknown dataset 'cifar10' of space 'nbgraph'" in text and "pool = 'unique'" in text
-    _, problems = spec.expand({"eval": [{**block, "space": "nbgrph"}]}, plugins=test_plugins)
+    _, problems = spec.expand({"eval": [{**block, "space": "nbgrph"}]}, plugins=space_plugins)
     assert any("unknown space 'nbgrph' (did you mean 'nbgraph'?)" in p for p in problems)
 
 
@@ -292,7 +292,7 @@ def _script(name):
     return module
 
 
-def test_zero_shot_script_writes_rows_matrix_and_heatmap_and_resumes(test_plugins, tmp_path, capsys):
+def test_zero_shot_script_writes_rows_matrix_and_heatmap_and_resumes(space_plugins, tmp_path, capsys):
     script = _script("space_zero_shot")
     args = ["--space", "nbgraph", "--datasets", "cora,proteins", "--predictors", "onehot-ridge,nospace-ridge",
             "--seeds", "2", "--n-train", "60", "--results", str(tmp_path)]
@@ -314,7 +314,7 @@ def test_zero_shot_script_writes_rows_matrix_and_heatmap_and_resumes(test_plugin
     assert len(read_rows(tmp_path / "zero_shot_nbgraph.csv")) == 8
 
 
-def test_leaderboard_script_on_fcnet_summarises_with_paired_tests_and_resumes(test_plugins, tmp_path, capsys,
+def test_leaderboard_script_on_fcnet_summarises_with_paired_tests_and_resumes(space_plugins, tmp_path, capsys,
                                                                               monkeypatch):
     script = _script("predictor_leaderboard")
     monkeypatch.setattr(script, "BASELINE", "onehot-ridge")  # the paired baseline of this test

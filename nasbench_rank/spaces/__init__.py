@@ -12,6 +12,8 @@ extra), `fcnet` (the `hpo` extra). See `base` for the interfaces.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .base import (Benchmark, Element, ExtraMissing, Fidelity, Metric, Optimum, ParseError, Space)
 
 __all__ = ["Benchmark", "Element", "ExtraMissing", "Fidelity", "Metric", "Optimum", "ParseError", "Space",
@@ -62,17 +64,12 @@ def find_dataset(dataset: str) -> str:
     raise UserError(f"no space has a dataset {dataset!r}{extra}")
 
 
+@lru_cache(maxsize=1)
 def default_space() -> Space:
-    """The NAS-Bench-201 cell space: what a predictor given no space works on."""
+    """The NAS-Bench-201 cell space: what a predictor given no space works on (one object per process)."""
     from .nb201 import NB201Space
 
-    return _nb201_space(NB201Space)
-
-
-def _nb201_space(cls, _cache: dict = {}) -> Space:
-    if "space" not in _cache:
-        _cache["space"] = cls()
-    return _cache["space"]
+    return NB201Space()
 
 
 def resolve_space(space: "Space | str | None") -> Space:

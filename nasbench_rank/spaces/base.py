@@ -229,16 +229,9 @@ class Space(ABC):
         return [self.equivalence_key(e) for e in arr]
 
     def representatives(self) -> np.ndarray:
-        """Ordinals of the first element of each equivalence class (every ordinal without one)."""
-        if not self.has_equivalence:
-            return np.arange(self.size)
-        seen: set = set()
-        out = []
-        for i, key in enumerate(self.equivalence_keys()):
-            if key not in seen:
-                seen.add(key)
-                out.append(i)
-        return np.asarray(out, dtype=np.int64)
+        """Ordinals of the first element of each equivalence class, ascending (every ordinal without one)."""
+        group, starts, members = self.classes()
+        return np.sort(members[starts[:-1]])
 
     def __repr__(self) -> str:
         return f"<space {self.name}: {self.size} elements>"
