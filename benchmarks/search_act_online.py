@@ -14,6 +14,7 @@ dataset, seed) already in the CSV is skipped. Settings were chosen on seeds 100-
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from nasbench_rank import atomic, bench
+from nasbench_rank.commands.run import parse_settings
 from nasbench_rank.search import RUN_COLUMNS, run_search, summarise
 from nasbench_rank.seeding import parse_ranges as seed_range
 
@@ -35,24 +37,34 @@ def main() -> None:
     parser.add_argument("--seeds", default="0-19")
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--warm-every", type=int, default=10)
+    parser.add_argument("--refit-every", type=int, default=10**6, help="refit from scratch every N new cells "
+                        "(default: never after the first fit)")
+    parser.add_argument("--search-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a search setting, as in `nasbench-rank run` (repeatable)")
     parser.add_argument("--output", type=Path, default=RESULTS / "search_act_online.csv")
     parser.add_argument("--summary-only", action="store_true")
     args = parser.parse_args()
 
-    columns = RUN_COLUMNS + ("run_seconds",)
-    rows = pd.read_csv(args.output).to_dict("records") if args.output.exists() else []
+    columns = RUN_COLUMNS + ("run_seconds", "settings")
+    rows = pd.read_csv(args.output, keep_default_na=False).to_dict("records") if args.output.exists() else []
+    for r in rows:  # rows written before settings were recorded ran the defaults
+        r["settings"] = r.get("settings") or "{}"
+    search_kwargs = parse_settings(tuple(args.search_set), "--search-set")
+    settings = json.dumps(search_kwargs, sort_keys=True)
     if not args.summary_only:
         table = bench.load()
-        done = {(r["predictor"], r["search"], r["dataset"], int(r["seed"]), int(r["warm_every"])) for r in rows}
+        done = {(r["predictor"], r["search"], r["settings"], r["dataset"], int(r["seed"]), int(r["warm_every"]),
+                 int(r["refit_every"])) for r in rows}
         for dataset in args.datasets.split(","):
             for seed in seed_range(args.seeds):
-                if (args.predictor, args.search, dataset, seed, args.warm_every) in done:
+                if (args.predictor, args.search, settings, dataset, seed, args.warm_every, args.refit_every) in done:
                     continue
                 start = time.perf_counter()
                 row, _ = run_search(args.predictor, args.search, dataset=dataset, mode="online", budget=210,
-                                    metric="valid", seed=seed, table=table, refit_every=10**6,
-                                    warm_every=args.warm_every)
+                                    metric="valid", seed=seed, table=table, refit_every=args.refit_every,
+                                    warm_every=args.warm_every, search_kwargs=search_kwargs)
                 row["run_seconds"] = time.perf_counter() - start
+                row["settings"] = settings
                 rows.append(row)
                 atomic.write_csv(args.output, rows, columns)
                 reached = "never" if math.isnan(row["evals_to_optimum"]) else f"{row['evals_to_optimum']:g}"
@@ -62,14 +74,16 @@ def main() -> None:
 
     frame = pd.DataFrame(rows)
     summary = []
-    for (predictor, search, dataset, warm), group in frame.groupby(["predictor", "search", "dataset", "warm_every"]):
+    keys = ["predictor", "search", "settings", "dataset", "warm_every", "refit_every"]
+    for (predictor, search, settings, dataset, warm, refit), group in frame.groupby(keys):
         runs = group.to_dict("records")
-        line = {"predictor": predictor, "search": search, "dataset": dataset, "warm_every": warm,
+        line = {"predictor": predictor, "search": search, "settings": settings, "dataset": dataset,
+                "warm_every": warm, "refit_every": refit,
                 "seed_list": ",".join(str(s) for s in sorted(group["seed"])), **summarise(runs),
                 "run_seconds_median": float(group["run_seconds"].median()),
                 "run_seconds_max": float(group["run_seconds"].max())}
         summary.append(line)
-        print(f"{predictor} {search} warm_every={warm} {dataset}: {line['seeds']} seeds, optimum "
+        print(f"{predictor} {search} {settings} warm_every={warm} refit_every={refit} {dataset}: {line['seeds']} seeds, optimum "
               f"reached {100 * line['reached_optimum']:.0f}%, median evals to optimum "
               f"{line['median_evals_to_optimum']:g} (runs that never got there count as beyond the budget), "
               f"run seconds median {line['run_seconds_median']:.1f} / max {line['run_seconds_max']:.1f}")

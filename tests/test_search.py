@@ -228,6 +228,22 @@ def test_local_search_steps_to_neighbours_of_the_incumbent(table):
         assert distance == 1 or all(oracle_is_known(history[:i], m) for m in space.mutations(incumbent.cell))
 
 
+def test_local_search_with_incumbents_steps_near_one_of_the_best_evaluated(table):
+    oracle = _strategy_run(table, "local", Surrogate(None), budget=60, init=10, incumbents=3)
+    history = oracle.ledger
+    away_from_best = 0
+    for i in range(10, 60):
+        ranked = sorted(history[:i], key=lambda e: (-e.value, e.number))
+        open_ = [e for e in ranked if not all(oracle_is_known(history[:i], m) for m in space.mutations(e.cell))][:3]
+        near = [sum(a != b for a, b in zip(history[i].cell, e.cell)) == 1 for e in open_]
+        assert any(near)
+        away_from_best += not near[0]
+    assert away_from_best > 0  # it did step near a runner-up while the best had free neighbours
+    one = _strategy_run(table, "local", Surrogate(None), budget=60, init=10, incumbents=1)
+    plain = _strategy_run(table, "local", Surrogate(None), budget=60, init=10)
+    assert [e.cell for e in one.ledger] == [e.cell for e in plain.ledger]
+
+
 def test_local_search_refits_only_every_n_evaluations(table):
     Ordinal.fits = []
     _strategy_run(table, "local", Surrogate(Ordinal, "online", min_fit=5, refit_every=10), budget=40, init=10)
@@ -245,7 +261,8 @@ def test_ucb_refuses_a_predictor_without_std_before_any_fit(table):
 
 @pytest.mark.parametrize("name, kwargs", [("topk", {"pool": "some"}), ("topk-local", {"local": 9, "k": 5}),
                                           ("topk", {"k": "abc"}), ("evolution", {"population": 2.5}),
-                                          ("ucb", {"acquisition": "greedy"}), ("local", {"radius": 0})])
+                                          ("ucb", {"acquisition": "greedy"}), ("local", {"radius": 0}),
+                                          ("local", {"incumbents": 0})])
 def test_bad_strategy_settings_are_user_errors_when_built(name, kwargs):
     from nasbench_rank.plugins import get_plugins
 

@@ -108,6 +108,51 @@ def test_local_bracket_without_improvement_promotes_its_quota_in_12_epoch_order(
     assert all(sum(a != b for a, b in zip(r.cell, runner_up)) == 1 for r in after)
 
 
+class _SumScorer:
+    """Scores a cell by the sum of its op indices (a stand-in predictor, fixed and known)."""
+
+    has_std = False
+
+    def score(self, cells):
+        return np.asarray(cells, dtype=float).sum(axis=1)
+
+
+def test_screen_takes_only_the_best_scored_neighbours_of_the_incumbent():
+    strategy = SuccessiveHalving(n=4, eta=2, around="incumbent", screen=5)
+    view = SearchView(np.random.default_rng(2), _SumScorer(), evals_left=10_000)
+    first = strategy.ask(view, 1)  # the random first bracket
+    _answer(view, strategy, first, lambda r: sum(r.cell) / 30.0)
+    for _ in range(2):  # its ceil(4 / 2) promotions
+        _answer(view, strategy, strategy.ask(view, 1), lambda r: sum(r.cell) / 30.0)
+    incumbent = max((o.cell for o in view.observations_at(200)), key=sum)
+    screen = strategy.ask(view, 1)
+    assert {r.fidelity for r in screen} == {12} and len(screen) == 5
+    free = [m for m in space.mutations(incumbent) if m not in {o.cell for o in view.observations_at(200)}]
+    assert sorted(sum(r.cell) for r in screen) == sorted(sum(m) for m in free)[-5:]
+    assert all(m in free for m in (r.cell for r in screen))
+
+
+def test_screen_without_scores_screens_every_neighbour(table):
+    screened = run_search(None, "halving-local", dataset="cifar10", budget=60, seed=5, table=table,
+                          search_kwargs={"screen": 3})[1]
+    plain = run_search(None, "halving-local", dataset="cifar10", budget=60, seed=5, table=table)[1]
+    assert [r["index"] for r in screened] == [r["index"] for r in plain]
+
+
+def test_promote_mix_orders_promotions_by_the_mean_of_both_ranks():
+    a, b, c = (0, 0, 0, 0, 0, 3), (0, 0, 0, 0, 0, 2), (0, 0, 0, 0, 0, 1)  # scored 3, 2, 1 by their sum
+    low = {a: 0.1, b: 0.3, c: 0.2}
+    view = SearchView(np.random.default_rng(0), _SumScorer(), evals_left=100)
+    mixed = SuccessiveHalving(promote="mix")
+    mixed._low = dict(low)
+    assert mixed._promotion_order(view, [a, b, c]) == [b, a, c]  # rank sums 3 + 1 = 4, 1 + 2 = 3, 2 + 3 = 5
+    plain = SuccessiveHalving()
+    plain._low = dict(low)
+    assert plain._promotion_order(view, [a, b, c]) == [b, c, a]  # by the 12-epoch result alone
+    unscored = SearchView(np.random.default_rng(0), None, evals_left=100)
+    assert mixed._promotion_order(unscored, [a, b, c]) == [b, c, a]  # no scores yet: 12-epoch results
+
+
 @pytest.mark.parametrize("search", ["halving", "halving-local"])
 def test_respects_evaluation_and_gpu_hour_budgets(table, search):
     run, trace = run_search(None, search, dataset="imagenet16", budget=50, seed=1, table=table)
@@ -148,6 +193,8 @@ def test_a_predictor_screens_the_random_brackets(table):
     ({"n": 0}, "n must be an integer >= 1"),
     ({"around": "best"}, "around must be 'random' or 'incumbent'"),
     ({"n": 50, "pool": 10}, "pool must be 'all' or >= n"),
+    ({"screen": -1}, "screen must be an integer >= 0"),
+    ({"promote": "score"}, "promote must be 'low' or 'mix'"),
 ])
 def test_bad_settings_are_refused_when_built(kwargs, message):
     with pytest.raises(UserError, match=message):

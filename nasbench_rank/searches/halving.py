@@ -12,12 +12,17 @@ Where a bracket comes from (`around`):
   as soon as one beats that cell (the next bracket is then the neighbourhood of the new best). A
   neighbourhood whose quota is spent without improvement is done, and the runner-up's comes next;
   when every known cell's neighbourhood is done, a random bracket. The first bracket is random.
+  With a predictor and `screen` = m, only the m best-scored neighbours are screened (all of them
+  while there are no scores yet).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.stats import rankdata
 
 from ..errors import UserError
 from ..loop.protocol import FULL, Request
@@ -45,13 +50,22 @@ class SuccessiveHalving(Strategy):
 
     Settings: `n` cells per random bracket (>= 1), `eta` (>= 2: at most ceil(bracket/eta) of a
     bracket are trained to 200 epochs; 6 was chosen among 3, 6, 12 on seeds 100-109), `around` ("random" or "incumbent"), `pool` (cells scored to
-    pick a random bracket when a predictor has scores; "all" or a number >= n).
+    pick a random bracket when a predictor has scores; "all" or a number >= n), `screen` (0: screen
+    every neighbour of the incumbent; m >= 1: only the m best-scored, when there are scores),
+    `promote` ("low": promote by 12-epoch result; "mix": by the mean of its rank and the predictor
+    score's rank, when there are scores).
     """
 
     needs_fidelities = (LOW,)
 
-    def __init__(self, n: int = 24, eta: int = 6, around: str = "random", pool: int | str = 1000):
+    def __init__(self, n: int = 24, eta: int = 6, around: str = "random", pool: int | str = 1000, screen: int = 0,
+                 promote: str = "low"):
         check_int(1, n=n)
+        if promote not in ("low", "mix"):
+            raise UserError(f"promote must be 'low' or 'mix', got {promote!r}")
+        self.promote = promote
+        check_int(0, screen=screen)
+        self.screen = screen
         check_int(2, eta=eta)
         if around not in ("random", "incumbent"):
             raise UserError(f"around must be 'random' or 'incumbent', got {around!r}")
@@ -99,19 +113,34 @@ class SuccessiveHalving(Strategy):
                     self._done.add(b.anchor)
                 self._bracket = None
                 continue
-            left.sort(key=lambda c: -self._low.get(c, -math.inf))
+            left = self._promotion_order(view, left)
             k = min(max(n, 1), b.quota - len(b.promoted), len(left))
             picks = capped(view, left[:k])
             b.promoted.extend(picks)
             return [Request(c, FULL) for c in picks]
         return []
 
+    def _promotion_order(self, view: SearchView, left: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
+        """`left` best first: by 12-epoch result, or with `promote="mix"` and scores, by the mean of the
+        12-epoch result's rank and the predictor score's rank (ties: 12-epoch result, then the order given)."""
+        low = np.array([self._low.get(c, -math.inf) for c in left])
+        scores = view.score(np.asarray(left)) if self.promote == "mix" and len(left) > 1 else None
+        if scores is None:
+            return [left[i] for i in np.argsort(-low, kind="stable")]
+        mix = rankdata(-low) + rankdata(-np.asarray(scores, dtype=float))
+        return [left[i] for i in np.lexsort((-low, mix))]
+
     def _next_bracket(self, view: SearchView) -> Bracket | None:
         if self.around == "incumbent" and self._full:
             for cell, value in sorted(self._full.items(), key=lambda kv: -kv[1]):
                 if cell in self._done:
                     continue
-                near = as_cells(neighbours(cell, view))
+                near = neighbours(cell, view)
+                scores = view.score(near) if self.screen and len(near) > self.screen else None
+                if scores is not None:  # shuffled first, so that equal scores never favour low ordinals
+                    order = view.rng.permutation(len(near))
+                    near = top(near[order], scores[order], self.screen, view.rng)
+                near = as_cells(near)
                 if near:
                     return Bracket(near, max(1, math.ceil(len(near) / self.eta)), cell, value)
                 self._done.add(cell)

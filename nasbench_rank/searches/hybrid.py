@@ -38,18 +38,25 @@ def _close(view: SearchView, ordinal: int, radius: int) -> np.ndarray:
     return _close_in(key, int(ordinal), int(radius))
 
 
-def near_incumbents(view: SearchView, radius: int, blocked: np.ndarray | None = None) -> np.ndarray:
+def near_incumbents(view: SearchView, radius: int, blocked: np.ndarray | None = None, incumbents: int = 1
+                    ) -> np.ndarray:
     """Free elements within `radius` positions (edges) of the best evaluated one; when those are all
     known, of the next best, and so on (a local optimum that is fully explored hands over to the
-    runner-up)."""
+    runner-up). With `incumbents` m > 1: the free elements near any of the m best evaluated elements
+    that still have free ones near them (in ordinal order)."""
     free = free_mask(view, blocked=blocked)
     elements = all_elements(view)
     observed = list(enumerate(view.observations_at(FULL)))
+    found = np.zeros_like(free)
+    taken = 0
     for _, o in sorted((pair for pair in observed if pair[1].cost > 0), key=lambda p: (-p[1].value, p[0])):
         close = free & _close(view, view.space.ordinal(o.cell), radius)
         if close.any():
-            return elements[close]
-    return elements[:0]
+            found |= close
+            taken += 1
+            if taken == incumbents:
+                break
+    return elements[found]
 
 
 class HybridSearch(Strategy):
@@ -67,12 +74,12 @@ class HybridSearch(Strategy):
     is known, up to training noise. In a space without an equivalence it changes nothing."""
 
     def __init__(self, init: int = 10, pool: int | str = "all", k: int = 5, local: int = 2, radius: int = 1,
-                 skip_twins: bool = False):
+                 skip_twins: bool = False, incumbents: int = 1):
         if not isinstance(skip_twins, bool):
             raise UserError(f"skip_twins must be true or false, got {skip_twins!r}")
         self.skip_twins = skip_twins
         check_int(0, init=init, local=local)
-        check_int(1, k=k, radius=radius)
+        check_int(1, k=k, radius=radius, incumbents=incumbents)
         if not 0 <= local <= k:
             raise UserError(f"local must be in 0..k ({k}), got {local}")
         self.init = init
@@ -80,6 +87,7 @@ class HybridSearch(Strategy):
         self.k = k
         self.local = local
         self.radius = radius
+        self.incumbents = incumbents
         self._started = False
 
     def ask(self, view: SearchView, n: int) -> list:
@@ -90,7 +98,7 @@ class HybridSearch(Strategy):
                 return first
         rng = view.rng
         blocked = twins_of_known(view) if self.skip_twins else None
-        near = near_incumbents(view, self.radius, blocked)
+        near = near_incumbents(view, self.radius, blocked, self.incumbents)
         near = near[rng.permutation(len(near))]
         picks: list[tuple[int, ...]] = []
         if self.local:
