@@ -46,9 +46,9 @@ def main() -> None:
     args = parser.parse_args()
 
     columns = RUN_COLUMNS + ("run_seconds", "settings")
-    rows = pd.read_csv(args.output, keep_default_na=False).to_dict("records") if args.output.exists() else []
+    rows = pd.read_csv(args.output).to_dict("records") if args.output.exists() else []
     for r in rows:  # rows written before settings were recorded ran the defaults
-        r["settings"] = r.get("settings") or "{}"
+        r["settings"] = r["settings"] if isinstance(r.get("settings"), str) and r["settings"] else "{}"
     search_kwargs = parse_settings(tuple(args.search_set), "--search-set")
     settings = json.dumps(search_kwargs, sort_keys=True)
     if not args.summary_only:
