@@ -164,7 +164,7 @@ def run_dask(cells: list[Cell], runner: Runner, threads: int, workers: int, addr
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=logging.ERROR)
+                                   silence_logs=logging.CRITICAL)  # a worker cut off by Ctrl-C logs errors
         finally:
             signal.signal(signal.SIGINT, previous)
         client = Client(cluster)
