@@ -51,6 +51,11 @@ SETTINGS: dict[str, tuple[str, dict]] = {
     # at least 1,000 optimiser steps however few the cells (tuning seeds: +0.005 to +0.011 at 100-200 cells)
     "act-mixed-minsteps1000": ("act-mixed", {"min_steps": 1000}),
     "act-mixed-pretrain20": ("act-mixed", {"pretrain_epochs": 20}),
+    # a seed ensemble of 5 (same labels; predictions averaged), alone and with min_steps
+    "act-mixed-ens5": ("act-mixed", {"n_models": 5}),
+    "act-mixed-ens5-minsteps1000": ("act-mixed", {"n_models": 5, "min_steps": 1000}),
+    "act-mixed-ens10-minsteps1000": ("act-mixed", {"n_models": 10, "min_steps": 1000}),
+    "act-mixed-ens5-minsteps2000": ("act-mixed", {"n_models": 5, "min_steps": 2000}),
 }
 INCLUDE = [ROOT / "results" / "quality_functional_act.csv", ROOT / "results" / "quality_functional.csv"]
 
