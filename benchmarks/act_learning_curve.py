@@ -56,6 +56,10 @@ SETTINGS: dict[str, tuple[str, dict]] = {
     "act-mixed-ens5-minsteps1000": ("act-mixed", {"n_models": 5, "min_steps": 1000}),
     "act-mixed-ens10-minsteps1000": ("act-mixed", {"n_models": 10, "min_steps": 1000}),
     "act-mixed-ens5-minsteps2000": ("act-mixed", {"n_models": 5, "min_steps": 2000}),
+    # the ranking term with more pairs per batch, and weighted up (tuning seeds only)
+    "act-mixed-minsteps1000-pairs256": ("act-mixed", {"min_steps": 1000, "loss_kwargs": {"n_pairs": 256}}),
+    "act-mixed-minsteps1000-rank07": ("act-mixed", {"min_steps": 1000, "loss_kwargs": {"n_pairs": 256, "mse_weight": 0.3,
+                                                                                       "rank_weight": 0.7}}),
 }
 INCLUDE = [ROOT / "results" / "quality_functional_act.csv", ROOT / "results" / "quality_functional.csv"]
 
