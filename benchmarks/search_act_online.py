@@ -5,9 +5,17 @@ reported, 210 evaluations), the predictor fitted once when 5 cells are known and
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/search_act_online.py --seeds 0-19
     python benchmarks/search_act_online.py --summary-only
 
-Writes results/search_act_online.csv (one run row per predictor, search, dataset and seed, with the
-wall seconds of the whole run) and results/search_act_online_summary.csv. Resumable: a (setting,
-dataset, seed) already in the CSV is skipped. Settings were chosen on seeds 100-102 (`--seeds 100-102
+Other predictors, strategies and schedules run through the same script (`--predictor`, `--search`,
+`--search-set KEY=VALUE`, `--warm-every 0 --refit-every N`), e.g. the ImageNet16-120 tuning of
+`incumbents` with online xgb:
+
+    python benchmarks/search_act_online.py --predictor xgb --search local --search-set incumbents=2 \
+        --warm-every 0 --refit-every 1 --datasets imagenet16 --seeds 100-119 --output results/search_local_tuning.csv
+
+Writes results/search_act_online.csv (one run row per predictor, search, settings, schedule, dataset
+and seed, with the wall seconds of the whole run) and results/search_act_online_summary.csv.
+Resumable: a run already in the CSV is skipped; one process per output file (the file is rewritten
+from what the process read when it started). Settings were chosen on seeds 100-102 (`--seeds 100-102
 --output results/search_act_online_tuning.csv`), never on the reported seeds 0-19.
 """
 
