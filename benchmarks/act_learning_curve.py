@@ -60,6 +60,11 @@ SETTINGS: dict[str, tuple[str, dict]] = {
     "act-mixed-minsteps1000-pairs256": ("act-mixed", {"min_steps": 1000, "loss_kwargs": {"n_pairs": 256}}),
     "act-mixed-minsteps1000-rank07": ("act-mixed", {"min_steps": 1000, "loss_kwargs": {"n_pairs": 256, "mse_weight": 0.3,
                                                                                        "rank_weight": 0.7}}),
+    # smaller or more regularised models for few cells (tuning seeds only)
+    "act-mixed-minsteps1000-h32": ("act-mixed", {"min_steps": 1000, "hidden": 32}),
+    "act-mixed-minsteps1000-wd0.1": ("act-mixed", {"min_steps": 1000, "weight_decay": 0.1}),
+    "act-mixed-minsteps1000-L1": ("act-mixed", {"min_steps": 1000, "L_layers": 1}),
+    "act-mixed-ens5-minsteps1000-h32": ("act-mixed", {"n_models": 5, "min_steps": 1000, "hidden": 32}),
 }
 INCLUDE = [ROOT / "results" / "quality_functional_act.csv", ROOT / "results" / "quality_functional.csv"]
 
