@@ -59,6 +59,8 @@ FILES = {"tune": "search_fidelity_tuning.csv", "fidelity": "search_fidelity.csv"
 TUNE = [
     ("halving-local", {"eta": 3}), ("halving-local", {"eta": 6}), ("halving-local", {"eta": 12}),
     ("halving-local", {"eta": 3, "n": 48}), ("halving", {"eta": 3}), ("halving", {"n": 96, "eta": 8}),
+    ("halving-local", {"eta": 4}), ("halving-local", {"eta": 8}), ("halving-local", {"n": 12}),
+    ("halving-local", {"n": 12, "eta": 4}),
 ]
 FIDELITY = [("local", {}), ("halving-local", {}), ("halving", {})]
 # The best single-fidelity strategy with a predictor: online xgb orders local search's neighbours,
