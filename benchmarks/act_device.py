@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 from nasbench_rank import __version__, bench
-from nasbench_rank.atomic import write_csv
+from nasbench_rank.atomic import append_csv, read_records
 from nasbench_rank.evaluation import pool_indices, score, split
 from nasbench_rank.predictors.act import ACTPredictor, resolve_device
 from nasbench_rank.provenance import provenance
@@ -49,23 +49,19 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def read(path: Path) -> list[dict]:
-    return pd.read_csv(path, keep_default_na=False).to_dict("records") if path.is_file() else []
-
-
 def run(args) -> None:
     table = bench.load()
     kwargs = json.loads(args.kwargs)
     key = json.dumps(kwargs, sort_keys=True)
     pool = pool_indices(table, POOL)
     labels = table.accuracy(SOURCE, METRIC, fraction=True)
+    done = {(r["device"], r["predictor_kwargs"], int(r["seed"])) for r in read_records(args.output)}
     for seed in parse_ranges(args.seeds):
         train, test = split(pool, N_TRAIN, len(pool) - N_TRAIN, seed)
         for requested in args.devices.split(","):
             device = resolve_device(requested)
             name = device_name(device, args.threads)
-            if any(r["device"] == name and r["predictor_kwargs"] == key and int(r["seed"]) == seed
-                   for r in read(args.output)):
+            if (name, key, seed) in done:
                 continue
             model = ACTPredictor(seed=seed, device=requested, threads=args.threads, **kwargs)
             sync(device)
@@ -89,12 +85,12 @@ def run(args) -> None:
                    "revision": args.revision, **provenance(table)}
             print(f"{name} seed {seed}: kendall {row['kendall']:.4f}, fit {fit_seconds:.2f} s, predict all "
                   f"{row['predict_seconds_median']:.4f} s", flush=True)
-            write_csv(args.output, read(args.output) + [row])
+            append_csv(args.output, [row])
     summarise(args.output)
 
 
 def summarise(path: Path) -> None:
-    frame = pd.DataFrame(read(path))
+    frame = pd.DataFrame(read_records(path))
     if frame.empty:
         return
     print(frame.groupby(["device", "predictor_kwargs"]).agg(

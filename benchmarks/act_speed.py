@@ -48,7 +48,7 @@ import pandas as pd
 import torch
 
 from nasbench_rank import __version__, bench
-from nasbench_rank.atomic import write_csv
+from nasbench_rank.atomic import append_csv, read_records
 from nasbench_rank.evaluation import pool_indices, score, split
 from nasbench_rank.provenance import provenance
 from nasbench_rank.seeding import parse_ranges as parse_seeds
@@ -82,10 +82,6 @@ def load_impl(impl: str):
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module.ACTPredictor
-
-
-def read(path: Path) -> list[dict]:
-    return pd.read_csv(path, keep_default_na=False).to_dict("records") if path.is_file() else []
 
 
 def timing(args, table) -> None:
@@ -137,7 +133,7 @@ def timing(args, table) -> None:
               f"predict {rows[0]['predict_seconds_median'] / rows[1]['predict_seconds_median']:.2f}x (wall); fit "
               f"{rows[0]['fit_cpu_seconds_median'] / rows[1]['fit_cpu_seconds_median']:.2f}x, predict "
               f"{rows[0]['predict_cpu_seconds_median'] / rows[1]['predict_cpu_seconds_median']:.2f}x (CPU time)", flush=True)
-    write_csv(args.output, read(args.output) + rows)
+    append_csv(args.output, rows)
 
 
 def quality(args, table) -> None:
@@ -150,7 +146,7 @@ def quality(args, table) -> None:
     labels = table.accuracy(SOURCE, METRIC, fraction=True)
     for seed in parse_seeds(args.seeds):
         if any(r.get("impl") == args.impl and str(r.get("revision")) == rev and r.get("predictor_kwargs") == key
-               and int(r["seed"]) == seed for r in read(args.output)):
+               and int(r["seed"]) == seed for r in read_records(args.output)):
             continue
         train, test = split(pool, N_TRAIN, len(pool) - N_TRAIN, seed)
         model = cls(seed=seed, **kwargs)
@@ -164,8 +160,8 @@ def quality(args, table) -> None:
                **score(pred, labels[test]), "fit_seconds": fit_seconds, "fit_cpu_seconds": fit_cpu, "transfer": False, "version": __version__,
                "load_avg_1min": os.getloadavg()[0], **provenance(table)}
         print(f"{args.impl} {rev} {key} seed {seed}: kendall {row['kendall']:.4f} fit {fit_seconds:.1f} s (cpu {fit_cpu:.1f} s)", flush=True)
-        write_csv(args.output, read(args.output) + [row])  # re-read: another run may be writing the same file
-    frame = pd.DataFrame(read(args.output))
+        append_csv(args.output, [row])  # locked: another run may be adding to the same file
+    frame = pd.DataFrame(read_records(args.output))
     if len(frame):
         frame["seeds"] = frame["seed"]
         print(frame.groupby(["impl", "revision", "predictor_kwargs"], dropna=False).agg(
@@ -220,7 +216,7 @@ def compile_check(args, table) -> None:
         print(f"{mode}: first step {first_wall:.2f} s wall ({first_cpu:.2f} s CPU), then "
               f"{row['step_cpu_ms_median']:.2f} ms CPU per step (median of {len(steps)})", flush=True)
         rows.append(row)
-    write_csv(args.output, read(args.output) + rows)
+    append_csv(args.output, rows)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,8 +14,8 @@ Other predictors, strategies and schedules run through the same script (`--predi
 
 Writes results/search_act_online.csv (one run row per predictor, search, settings, schedule, dataset
 and seed, with the wall seconds of the whole run) and results/search_act_online_summary.csv.
-Resumable: a run already in the CSV is skipped; one process per output file (the file is rewritten
-from what the process read when it started). Settings were chosen on seeds 100-102 (`--seeds 100-102
+Resumable: a run already in the CSV is skipped; several processes may add to one file (each row is
+added under a lock). Settings were chosen on seeds 100-102 (`--seeds 100-102
 --output results/search_act_online_tuning.csv`), never on the reported seeds 0-19.
 """
 
@@ -31,11 +31,20 @@ import pandas as pd
 
 from nasbench_rank import atomic, bench
 from nasbench_rank.commands.run import parse_settings
-from nasbench_rank.search import RUN_COLUMNS, run_search, summarise
+from nasbench_rank.search import run_search, summarise
 from nasbench_rank.seeding import parse_ranges as seed_range
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 DATASETS = ("cifar10", "cifar100", "imagenet16")
+
+
+def load(path: Path) -> list[dict]:
+    """The run rows of `path` ([] when there is none); rows written before settings were recorded ran
+    the defaults."""
+    rows = pd.read_csv(path).to_dict("records") if path.exists() else []
+    for r in rows:
+        r["settings"] = r["settings"] if isinstance(r.get("settings"), str) and r["settings"] else "{}"
+    return rows
 
 
 def main() -> None:
@@ -53,16 +62,12 @@ def main() -> None:
     parser.add_argument("--summary-only", action="store_true")
     args = parser.parse_args()
 
-    columns = RUN_COLUMNS + ("run_seconds", "settings")
-    rows = pd.read_csv(args.output).to_dict("records") if args.output.exists() else []
-    for r in rows:  # rows written before settings were recorded ran the defaults
-        r["settings"] = r["settings"] if isinstance(r.get("settings"), str) and r["settings"] else "{}"
     search_kwargs = parse_settings(tuple(args.search_set), "--search-set")
     settings = json.dumps(search_kwargs, sort_keys=True)
     if not args.summary_only:
         table = bench.load()
         done = {(r["predictor"], r["search"], r["settings"], r["dataset"], int(r["seed"]), int(r["warm_every"]),
-                 int(r["refit_every"])) for r in rows}
+                 int(r["refit_every"])) for r in load(args.output)}
         for dataset in args.datasets.split(","):
             for seed in seed_range(args.seeds):
                 if (args.predictor, args.search, settings, dataset, seed, args.warm_every, args.refit_every) in done:
@@ -73,14 +78,13 @@ def main() -> None:
                                     warm_every=args.warm_every, search_kwargs=search_kwargs)
                 row["run_seconds"] = time.perf_counter() - start
                 row["settings"] = settings
-                rows.append(row)
-                atomic.write_csv(args.output, rows, columns)
+                atomic.append_csv(args.output, [row])  # several processes may add to one file
                 reached = "never" if math.isnan(row["evals_to_optimum"]) else f"{row['evals_to_optimum']:g}"
                 print(f"{args.predictor} {args.search} {dataset} seed {seed}: evals to optimum {reached}, "
                       f"{row['run_seconds']:.1f} s ({row['fit_seconds_total']:.1f} s fitting, "
                       f"{row['n_warm_starts']} warm starts)", flush=True)
 
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(load(args.output))
     summary = []
     keys = ["predictor", "search", "settings", "dataset", "warm_every", "refit_every"]
     for (predictor, search, settings, dataset, warm, refit), group in frame.groupby(keys):

@@ -38,11 +38,10 @@ import sys
 import time
 from pathlib import Path
 
-import filelock
 import pandas as pd
 
 from nasbench_rank import bench
-from nasbench_rank.atomic import write_csv
+from nasbench_rank.atomic import append_csv, read_records, write_csv
 from nasbench_rank.search import censored_median, run_search
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -112,13 +111,9 @@ def key(setting: str, predictor: str, search: str, kw: str, dataset: str, worker
     return (setting, predictor, search, kw, dataset, int(workers), int(seed))
 
 
-def read_rows(path: Path) -> list[dict]:
-    return pd.read_csv(path, keep_default_na=False).to_dict("records") if path.exists() else []
-
-
 def run_part(part: str, optuna: list[str], table: bench.Table, datasets: tuple[str, ...] = DATASETS) -> Path:
     path = RESULTS / FILES[part]
-    rows = read_rows(path)
+    rows = read_records(path)
     done = {key(r["setting"], r["predictor"], r["search"], str(r["search_kwargs"]), r["dataset"], r["workers"], r["seed"])
             for r in rows}
     todo = [j for j in jobs(part, optuna, table, datasets)
@@ -131,9 +126,7 @@ def run_part(part: str, optuna: list[str], table: bench.Table, datasets: tuple[s
         predictor = extra.pop("predictor", None)
         run, _ = run_search(predictor, j["search"], dataset=j["dataset"], budget=j["budget"], gpu_hours=j["gpu_hours"],
                             workers=j["workers"], seed=j["seed"], search_kwargs=j["kw"], table=table, **extra)
-        with filelock.FileLock(f"{path}.lock"):  # several processes may add to one file: re-read, then add
-            rows = read_rows(path) + [{"setting": part, **run}]
-            write_csv(path, rows, list(dict.fromkeys(k for r in rows for k in r)))
+        append_csv(path, [{"setting": part, **run}])  # several processes may add to one file
         print(f"[{i + 1}/{len(todo)}] {j['search']} {kwargs_text(j['kw'])} {j['dataset']} K={j['workers']} "
               f"seed {j['seed']}: gpu_h_to_opt {run['gpu_hours_to_optimum']:.1f} "
               f"({time.perf_counter() - start:.1f}s)", flush=True)

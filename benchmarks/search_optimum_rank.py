@@ -24,16 +24,12 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from nasbench_rank import bench
-from nasbench_rank.atomic import write_csv
+from nasbench_rank.atomic import append_csv, read_records
 from nasbench_rank.plugins import get_plugins
 from nasbench_rank.provenance import provenance
 from nasbench_rank.seeding import parse_ranges
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
-
-
-def read(path: Path) -> list[dict]:
-    return pd.read_csv(path, keep_default_na=False).to_dict("records") if path.is_file() else []
 
 
 def main() -> None:
@@ -47,14 +43,14 @@ def main() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     table = bench.load()
     plugins = get_plugins()
+    done = {(r["dataset"], r["predictor"], int(r["n_train"]), int(r["seed"])) for r in read_records(args.output)}
     for dataset in args.datasets.split(","):
         values = table.accuracy(dataset, "valid", fraction=True)
         optimum = int(np.argmax(values))
         for name in args.predictors.split(","):
             for n in (int(v) for v in args.sizes.split(",")):
                 for seed in parse_ranges(args.seeds):
-                    if any(r["dataset"] == dataset and r["predictor"] == name and int(r["n_train"]) == n
-                           and int(r["seed"]) == seed for r in read(args.output)):
+                    if (dataset, name, n, seed) in done:
                         continue
                     order = np.random.default_rng(seed).permutation(len(values))
                     train = order[order != optimum][:n]
@@ -67,8 +63,8 @@ def main() -> None:
                            "optimum_index": optimum, "optimum_rank": rank, "candidates": len(rest),
                            **provenance(table)}
                     print(f"{dataset} {name} n={n} seed {seed}: the optimum is scored {rank} of {len(rest)}", flush=True)
-                    write_csv(args.output, read(args.output) + [row])
-    frame = pd.DataFrame(read(args.output))
+                    append_csv(args.output, [row])
+    frame = pd.DataFrame(read_records(args.output))
     print(frame.groupby(["dataset", "predictor", "n_train"])["optimum_rank"].agg(
         ["median", "min", "max", "size"]).to_string())
 

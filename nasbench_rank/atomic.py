@@ -6,10 +6,11 @@ Every module that writes a result, a record or a cache entry goes through here.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 
 def _umask() -> int:
@@ -54,3 +55,28 @@ def write_csv(path: str | os.PathLike, rows: list[dict], columns: tuple[str, ...
 
     frame = pd.DataFrame(rows, columns=list(columns) if columns is not None else None)
     return write_with(path, lambda tmp: frame.to_csv(tmp, index=False))
+
+
+def lock_path(path: str | os.PathLike) -> Path:
+    """The lock file that guards `path`: outside its folder (so results/ holds only results), one per file."""
+    digest = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"nasbench-rank-{digest}.lock"
+
+
+def read_records(path: str | os.PathLike) -> list[dict]:
+    """The rows of a CSV as dicts, cells as written (empty strings stay empty); [] when there is none."""
+    import pandas as pd
+
+    path = Path(path)
+    return pd.read_csv(path, keep_default_na=False).to_dict("records") if path.is_file() else []
+
+
+def append_csv(path: str | os.PathLike, rows: Iterable[dict]) -> Path:
+    """Add `rows` to the CSV at `path` (created when missing): the file is re-read under a lock, so
+    several processes may add to one file, and rewritten atomically. Columns: the file's, then any new
+    keys in the order they first appear."""
+    from filelock import FileLock
+
+    with FileLock(str(lock_path(path))):
+        records = read_records(path) + list(rows)
+        return write_csv(path, records, list(dict.fromkeys(k for r in records for k in r)))

@@ -25,11 +25,9 @@ the pool of that subspace outside the training elements' classes (`n_scored` say
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -639,12 +637,6 @@ def existing_keys(frame: pd.DataFrame) -> set[tuple[str, ...]]:
     return {row_key(r) for r in frame[[c for c in ROW_KEY if c in frame.columns]].to_dict("records")}
 
 
-def _lock_path(path: Path) -> Path:
-    """A lock file outside the results folder, one per results file, so results/ holds only results."""
-    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"nasbench-rank-{digest}.lock"
-
-
 def evaluate_unless_recorded(path: str | os.PathLike, predictor: str, settings: dict, done: set) -> list[dict] | None:
     """The benchmark scripts' resumable step: `evaluate_predictor(predictor, **settings)` and merge its
     rows into the CSV at `path`, unless every row it would write is in `done` (keys of rows already
@@ -671,7 +663,7 @@ def write_rows(path: str | os.PathLike, rows: Iterable[dict]) -> pd.DataFrame:
     new = pd.DataFrame(list(rows))
     from filelock import FileLock
 
-    with FileLock(str(_lock_path(path))):
+    with FileLock(str(atomic.lock_path(path))):
         old = read_rows(path)
         if len(old) and len(new):
             replaced = {row_key(r) for r in new.to_dict("records")}

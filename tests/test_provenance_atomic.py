@@ -29,6 +29,17 @@ def test_atomic_write_keeps_old_file_when_writer_fails(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
+def test_append_csv_adds_rows_keeps_the_files_columns_and_locks_outside_the_folder(tmp_path):
+    path = tmp_path / "r.csv"
+    atomic.append_csv(path, [{"a": 1, "b": ""}])
+    atomic.append_csv(path, [{"b": "x", "a": 2, "c": 3.5}])
+    assert list(pd.read_csv(path).columns) == ["a", "b", "c"]
+    assert atomic.read_records(path) == [{"a": 1, "b": "", "c": ""}, {"a": 2, "b": "x", "c": "3.5"}]  # as written
+    assert atomic.lock_path(path).parent != tmp_path
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]
+    assert atomic.read_records(tmp_path / "none.csv") == []
+
+
 def test_provenance_names_table_checksum_and_versions(table):
     row = provenance.provenance(table)
     assert tuple(row) == provenance.PROVENANCE_COLUMNS
