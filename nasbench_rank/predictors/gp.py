@@ -5,8 +5,11 @@ reads the one-hot alone."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
@@ -44,7 +47,9 @@ class GPPredictor(BaseEstimator):
             + WhiteKernel(self.noise, (1e-5, 1e1))
         self.model_ = GaussianProcessRegressor(kernel=kernel, normalize_y=True, n_restarts_optimizer=self.restarts,
                                                random_state=self.seed)
-        self.model_.fit(self._encode(cells), np.asarray(y, dtype=np.float64))
+        with warnings.catch_warnings():  # a hyperparameter at its bound is a valid fit, not news
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model_.fit(self._encode(cells), np.asarray(y, dtype=np.float64))
         return self
 
     def predict(self, cells) -> np.ndarray:
