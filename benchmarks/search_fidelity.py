@@ -71,7 +71,8 @@ FIDELITY_XGB = {"predictor": "xgb", "mode": "online", "predictor_kwargs": {"n_es
 # order of promotions, `promote`).
 ACT = {"predictor": "act-rank", "mode": "online", "refit_every": 10**6, "warm_every": 10}
 TUNE_ACT = [("local", {}), ("halving-local", {}), ("halving-local", {"screen": 4}), ("halving-local", {"screen": 8}),
-            ("halving-local", {"promote": "mix"}), ("halving-local", {"promote": "mix", "screen": 8})]
+            ("halving-local", {"promote": "mix"}), ("halving-local", {"promote": "mix", "screen": 8}),
+            ("halving-local", {"screen": 12}), ("halving-local", {"screen": 16})]
 FIDELITY_ACT = [("local", {})]  # halving-local with act-rank: no setting beat the plain one on seeds 100-109
 WORKERS = [("random", {}), ("local", {}), ("evolution", {}), ("halving-local", {}), ("halving", {}),
            ("optuna", {"sampler": "tpe", "multivariate": True})]
