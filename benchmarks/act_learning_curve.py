@@ -22,7 +22,6 @@ output as soon as it is done (`evaluation.write_rows`: locked, atomic).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 

@@ -44,9 +44,9 @@ import numpy as np
 import pandas as pd
 
 from nasbench_rank import atomic, bench
-from nasbench_rank.errors import NonFiniteError, UserError
-from nasbench_rank.evaluation import (evaluate_predictor, evaluate_unless_recorded, existing_keys, load_benchmark, protocol_settings, read_rows,
-                                      resolve_protocol, write_rows)
+from nasbench_rank.errors import UserError
+from nasbench_rank.evaluation import (evaluate_predictor, evaluate_unless_recorded, existing_keys, load_benchmark,
+                                      protocol_settings, read_rows, resolve_protocol, write_rows)
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 BASELINE = "xgb-struct"

@@ -68,12 +68,12 @@ def row(table: bench.Table, benchmark, dataset: str) -> dict:
 def main() -> None:
     table = bench.load()
     benchmark = spaces.load("nb201")
-    rows = [{**row(table, benchmark, d), **provenance(table)} for d in bench.DATASETS]
+    found = [row(table, benchmark, d) for d in bench.DATASETS]
+    for r in found:
+        print("  ".join(f"{k}={v}" for k, v in r.items()))
+    stamp = provenance(table)
     RESULTS.mkdir(exist_ok=True)
-    write_csv(RESULTS / "search_optimum_noise.csv", rows, list(rows[0]))
-    keys = [k for k in rows[0] if k not in provenance(table)]
-    for r in rows:
-        print("  ".join(f"{k}={r[k]}" for k in keys))
+    write_csv(RESULTS / "search_optimum_noise.csv", [{**r, **stamp} for r in found])
 
 
 if __name__ == "__main__":
