@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from fake_cells import fake_runner
-from nasbench_rank import harness, report, spec
+from nasbench_rank import report
+from nasbench_rank.grid import harness, spec
 from nasbench_rank.errors import UserError
 
 GRID = "name = 'g'\n[[eval]]\npredictors = ['xgb']\nseeds = 3\n"

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import pytest
 
 from fake_cells import CALLS, fake_runner
-from nasbench_rank import harness, spec
+from nasbench_rank.grid import harness, spec
 from nasbench_rank.errors import UserError
 from nasbench_rank.grid import store
 from nasbench_rank.report import finished_records, records

@@ -255,7 +255,7 @@ def validate(record: Any, stem: str | None = None) -> str | None:
         return problem
     if stem is not None and record["id"] != stem:
         return f"id {record['id']!r} differs from its file name"
-    from ..spec import cell_id
+    from .spec import cell_id
 
     try:
         expected = cell_id(record["kind"], record["settings"])
