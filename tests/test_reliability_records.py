@@ -252,3 +252,14 @@ def test_a_directory_where_a_record_or_the_lock_should_be_is_one_clear_line(grid
     with pytest.raises(UserError, match="is a directory") as info:
         harness.run_grid(grid, done, workers=1, runner=fake_runner, progress=False)
     assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_records_of_the_committed_results_folders_stay_bound_to_their_cells():
+    """Records written before `save_predictions` left the id (every setting hashed) stay valid."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "results"
+    paths = sorted(root.glob("*/cells/*.json"))
+    if not paths:
+        pytest.skip("no committed results folders")
+    assert [(p.name, store.read_record(p)[1]) for p in paths if store.read_record(p)[1]] == []

@@ -20,8 +20,13 @@ def leaderboard(results_dir: str, out_dir: str | None, baseline: str | None, exc
     `run` and `eval` write; DIR may also be one such CSV) into leaderboards: per configuration the
     median and IQM with 95% bootstrap intervals, rates with Wilson intervals, Kaplan-Meier medians of
     evaluations to a goal, and cells asked/finished/failed/missing/unreadable. Prints the Markdown."""
-    from .. import report
+    from pathlib import Path
 
+    from .. import report
+    from .checks import check_folder
+
+    root = Path(results_dir)
+    check_folder(out_dir if out_dir else (root if root.is_dir() else root.parent) / "leaderboard", "--out")
     written = report.write(results_dir, out_dir, plots=not no_plots, baseline=baseline, exclude_stale=exclude_stale)
     click.echo(written[0].read_text())
     for path in written:

@@ -255,13 +255,14 @@ def validate(record: Any, stem: str | None = None) -> str | None:
         return problem
     if stem is not None and record["id"] != stem:
         return f"id {record['id']!r} differs from its file name"
-    from .spec import cell_id
+    from .spec import cell_id, legacy_cell_id
 
     try:
         expected = cell_id(record["kind"], record["settings"])
+        legacy = legacy_cell_id(record["kind"], record["settings"])
     except (TypeError, ValueError):
         return "its settings cannot be hashed to a cell id"
-    if expected != record["id"]:
+    if record["id"] not in (expected, legacy):
         return f"id {record['id']!r} does not match its settings (they hash to {expected})"
     return None
 
