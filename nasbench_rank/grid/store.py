@@ -298,6 +298,8 @@ class Scan:
     other_table: list[str] = field(default_factory=list)  # ok records computed from another table
     other_code: list[str] = field(default_factory=list)  # ok records of another package version / revision
     files: dict[str, list[str]] = field(default_factory=dict)  # finished id -> the files it saved
+    plugins: dict[str, dict[str, str]] = field(default_factory=dict)  # finished id -> its plugins' distributions
+    other_plugins: list[str] = field(default_factory=list)  # set by the harness: what changed, per cell
 
 
 def _record_table(record: dict[str, Any]) -> str:
@@ -323,6 +325,9 @@ def scan(out_dir: Path, table_sha256: str | None = None, code: dict[str, str] | 
             if any(theirs.get(k) != v for k, v in code.items()):
                 found.other_code.append(path.stem)
         found.finished.add(path.stem)
+        used = (record.get("provenance") or {}).get("plugins")
+        if isinstance(used, dict):
+            found.plugins[path.stem] = {str(k): str(v) for k, v in used.items()}
         found.files[path.stem] = list(record.get("files", []))
     return found
 
