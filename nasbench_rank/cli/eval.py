@@ -10,7 +10,7 @@ import click
 from ..tables import nb201 as bench
 from ..errors import UserError
 from ..grid.spec import settings_problem, space_problem
-from ..plugins import get_plugins
+from .. import plugins as _plugins
 from .checks import check_folder
 from ..provenance import unverified_note
 from ..quality.protocol import (NB201_ONLY_PROTOCOLS, PROTOCOLS, check_encodable, check_output, evaluate_predictor,
@@ -135,7 +135,7 @@ def eval_(predictor: str, loss: str | None, space_name: str | None, source: str 
         check_folder(save_dir, "--save-predictor")
     chosen, named = protocol_choice(protocol_name, pool, metric, score_metric, n_train, n_test)
     space_name, source, target_list = resolve_datasets(space_name, source, targets)
-    plugins = get_plugins()
+    plugins = _plugins.get_plugins()  # looked up at call time: an embedding program may replace it
     plugins.predictors.get(predictor)  # an unknown name first, in the registry's words
     problem = settings_problem(plugins, "predictor", predictor, parse_settings(settings), "--set")
     if problem:
