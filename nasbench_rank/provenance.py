@@ -87,9 +87,13 @@ def plugin_distributions(used) -> dict[str, str]:
     """{"kind name": "distribution version"} of every plugin in `used` ((kind, name) pairs; None or
     unknown names are left out): what a record's provenance, a cached fit's key and a resume compare,
     so that a plugin fixed in a new version is not served from the old one's results."""
+    import warnings
+
     from .plugins import get_plugins
 
-    plugins = get_plugins()
+    with warnings.catch_warnings():  # a first load here must not turn a plugin's import noise into an error
+        warnings.simplefilter("ignore", ImportWarning)
+        plugins = get_plugins()
     out: dict[str, str] = {}
     for kind, name in used:
         if not isinstance(name, str) or name not in plugins.registry(kind):
