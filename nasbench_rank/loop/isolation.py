@@ -1,0 +1,745 @@
+"""Plugins in a process of their own: a strategy, or a third-party predictor, runs where no benchmark
+table is loaded, and learns exactly what the protocol sends it.
+
+The framework starts one child per search run (`forkserver`, or `spawn` where there is no
+forkserver: never `fork`, which would copy the table into the child), reused for every call of that
+run. The child installs the audit hook of `loop.audit` before the plugin is loaded, then serves:
+
+- a strategy (`StrategyProcess`): it is built in the child from its factory and settings; the
+  framework sends its view's data (the space, pickled, which holds no table; the seeded rng; the
+  strategy's own observations, pending requests and budget, as they change) and the child answers
+  `ask` with proposals and `tell` with nothing; the strategy's `view.score` / `view.std` come back to
+  the framework, which scores with the predictor it fitted and sends the numbers;
+- a predictor (`PredictorProcess`): built, seeded and given its space in the child; `fit` gets
+  training cells and labels, `predict` / `predict_std` cells, `partial_fit` cells and labels.
+
+What crosses from the framework to the child is pickled (the framework trusts itself); what comes
+back is JSON plus raw arrays of a few plain dtypes (`_read`), so that nothing a plugin sends can run
+code in the framework. A child that does not answer within the per-call limit (`timeout_s`), that
+dies, that raises, or whose process tried to read benchmark data (`loop.audit`) stops the run with
+one line naming the plugin (exit 1); the run writes no row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import multiprocessing
+import os
+import pickle
+import sys
+import threading
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..errors import UserError
+from .protocol import PredictionError, Request, StrategyError
+
+#: What a row's `isolation` column says.
+PROCESS, IN_PROCESS = "process", "in-process"
+ISOLATION_MODES: tuple[str, ...] = (PROCESS, IN_PROCESS)
+#: The per-call limit: seconds a plugin's process may take to answer one call (ask, tell, fit, ...).
+TIMEOUT_ENV = "NASBENCH_RANK_PLUGIN_TIMEOUT"
+DEFAULT_TIMEOUT_S = 600.0
+#: The largest message a child may send back (bytes per frame).
+MAX_FRAME = 1 << 28
+_DTYPES = {"float32", "float64", "int64", "bool"}
+#: What the fork server imports once, so that each child starts in milliseconds: libraries and this
+#: package's own modules (no plugin of a third party, no table).
+PRELOAD: tuple[str, ...] = ("numpy", "pandas", "nasbench_rank.loop.isolation", "nasbench_rank.loop.audit",
+                            "nasbench_rank.spaces.nb201", "nasbench_rank.plugins")
+
+
+def check_isolation(value: Any) -> str:
+    if value not in ISOLATION_MODES:
+        raise UserError(f"unknown isolation {value!r}; known: {', '.join(ISOLATION_MODES)}")
+    return value
+
+
+def plugin_timeout(value: Any = None) -> float:
+    """The per-call limit in seconds: `value`, else $NASBENCH_RANK_PLUGIN_TIMEOUT, else the default."""
+    source = "plugin timeout"
+    if value is None:
+        raw = os.environ.get(TIMEOUT_ENV, "").strip()
+        if not raw:
+            return DEFAULT_TIMEOUT_S
+        value, source = raw, TIMEOUT_ENV
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if isinstance(value, bool) or not (0 < seconds < float("inf")):
+        raise UserError(f"{source} must be a positive number of seconds, got {value!r}")
+    return seconds
+
+
+# --- the wire ------------------------------------------------------------------------------------
+
+def _write(conn, header: dict, arrays: Sequence[np.ndarray] = ()) -> None:
+    """Child -> framework: a JSON header, then one raw frame per array."""
+    arrays = [np.ascontiguousarray(a) for a in arrays]
+    conn.send_bytes(json.dumps({"h": header, "a": [[str(a.dtype), list(a.shape)] for a in arrays]}).encode())
+    for a in arrays:
+        conn.send_bytes(a.tobytes())
+
+
+class _Stopped(Exception):
+    """The child did not answer in time, or its end of the pipe closed."""
+
+
+def _read(conn, timeout: float, sentinel: Any = None) -> tuple[dict, list[np.ndarray]]:
+    """Framework side of `_write`: parses JSON and raw arrays of whitelisted dtypes only. `sentinel`:
+    the child's process sentinel (its death ends the wait at once)."""
+    from multiprocessing.connection import wait
+
+    def frame() -> bytes:
+        ready = wait([conn] + ([sentinel] if sentinel is not None else []), timeout)
+        if not ready:
+            raise _Stopped("timeout")
+        if conn not in ready and not conn.poll(0):
+            raise _Stopped("eof")
+        try:
+            return conn.recv_bytes(MAX_FRAME)
+        except (EOFError, OSError) as exc:
+            raise _Stopped("eof") from exc
+
+    try:
+        message = json.loads(frame())
+        header, specs = message["h"], message["a"]
+        arrays = []
+        for dtype, shape in specs:
+            if dtype not in _DTYPES or not all(isinstance(s, int) and s >= 0 for s in shape):
+                raise ValueError(f"array of {dtype} {shape}")
+            arrays.append(np.frombuffer(frame(), dtype=dtype).reshape(shape).copy())
+        if not isinstance(header, dict):
+            raise ValueError("header is not an object")
+    except _Stopped:
+        raise
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _Garbled(str(exc)) from None
+    return header, arrays
+
+
+class _Garbled(Exception):
+    """The child sent something that is not a message of the protocol."""
+
+
+# --- the framework's side ------------------------------------------------------------------------
+
+_CONTEXT = None
+
+
+def _context():
+    """The start method: forkserver where there is one (a fork from a clean server that has imported
+    only `PRELOAD`), else spawn. Never fork: it would copy the caller's tables."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        _CONTEXT = multiprocessing.get_context(method)
+        if method == "forkserver":
+            _CONTEXT.set_forkserver_preload(list(PRELOAD))
+    return _CONTEXT
+
+
+@contextlib.contextmanager
+def _without_main():
+    """Start a child without re-running the caller's main module in it (multiprocessing would import
+    a script's `__main__` again there: slow, and a script without a main guard would run twice).
+    The child needs only this package and the plugin's own module."""
+    from multiprocessing import spawn
+
+    original = spawn.get_preparation_data
+
+    def preparation(name):
+        data = original(name)
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+        return data
+
+    spawn.get_preparation_data = preparation
+    try:
+        yield
+    finally:
+        spawn.get_preparation_data = original
+
+
+class _TableFreePickler(pickle.Pickler):
+    """Pickles what the framework sends a child, refusing any benchmark or table on the way."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, _benchmark_class()) or type(obj).__name__ in ("Table", "DataFrame", "Oracle"):
+            raise pickle.PicklingError(f"a {type(obj).__name__} must not be sent to a plugin's process")
+        return NotImplemented
+
+
+def _benchmark_class():
+    from ..spaces.base import Benchmark
+
+    return Benchmark
+
+
+def _pickled(obj: Any) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    _TableFreePickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    return buffer.getvalue()
+
+
+_OPEN = threading.local()
+
+
+def closes_plugin_processes(fn: Callable) -> Callable:
+    """Decorate a function that starts plugin processes: every one it started (in this thread) is
+    stopped when it returns or raises."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        outer = getattr(_OPEN, "started", None)
+        _OPEN.started = []
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            started, _OPEN.started = _OPEN.started, outer
+            for process in started:
+                process.close()
+
+    return wrapper
+
+
+class PluginProcess:
+    """One plugin's child process, seen from the framework: `call` sends a command and serves the
+    child's requests (`serve(op, header, arrays) -> reply`) until it answers."""
+
+    error = StrategyError
+
+    def __init__(self, what: str, timeout_s: float | None = None):
+        self.what = what  # e.g. "search plugin 'random'", used in every message
+        self.timeout_s = plugin_timeout(timeout_s)
+        self.process = None
+        self.conn = None
+        self.start_seconds = 0.0
+
+    def start(self) -> None:
+        import time
+
+        from .audit import protected_paths
+
+        t0 = time.perf_counter()
+        ctx = _context()
+        parent, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_child_main, args=(child, protected_paths()), daemon=True,
+                                   name=f"nasbench-rank {self.what}")
+        with _without_main():
+            self.process.start()
+        child.close()
+        started = getattr(_OPEN, "started", None)
+        if started is not None:
+            started.append(self)
+        self.conn = parent
+        self.call({"op": "hello"})
+        self.start_seconds = time.perf_counter() - t0
+
+    def call(self, command: dict, serve: Callable[[str, dict, list], Any] | None = None) -> tuple[dict, list]:
+        if self.process is None:
+            raise self.error(f"{self.what}: its process is not running")
+        try:
+            self.conn.send_bytes(_pickled(command))
+        except (OSError, BrokenPipeError):
+            self._fail(self._death())
+        while True:
+            try:
+                header, arrays = _read(self.conn, self.timeout_s, self.process.sentinel)
+            except _Stopped as exc:
+                self._fail(f"did not answer within {self.timeout_s:g} s (the per-call limit; set it with "
+                           f"{TIMEOUT_ENV})" if str(exc) == "timeout" else self._death())
+            except _Garbled as exc:
+                self._fail(f"sent a malformed message ({str(exc)[:80]})")
+            refused = header.get("refused") or []
+            if refused:
+                self._fail(f"tried to read benchmark data or start a program from its process "
+                           f"({str(refused[0])[:120]}); refused, the run is void")
+            op = header.get("op")
+            if op == "ok":
+                return header, arrays
+            if op == "error":
+                self.close()
+                message = str(header.get("message", ""))[:300].replace("\n", " ")
+                if header.get("kind") == "user":
+                    err = UserError(message)
+                    err.exit_code = 2 if header.get("exit_code") == 2 else 1
+                    raise err
+                raise self.error(f"{self.what} failed: {message}")
+            if serve is None or op not in ("score", "std"):
+                self._fail(f"sent an unexpected message {str(op)[:40]!r}")
+            try:
+                reply = serve(op, header, arrays)
+            except UserError as exc:
+                if isinstance(exc, (PredictionError, StrategyError)):
+                    self.close()
+                    raise
+                reply = {"raise": str(exc)}
+            except BaseException:
+                self.close()
+                raise
+            try:
+                self.conn.send_bytes(_pickled(reply))
+            except (OSError, BrokenPipeError):
+                self._fail(self._death())
+
+    def _death(self) -> str:
+        self.process.join(2)
+        code = self.process.exitcode
+        if code is None:
+            return "stopped answering (its end of the pipe closed)"
+        if code < 0:
+            return f"died (its process was killed by signal {-code})"
+        return f"died (its process exited with code {code})"
+
+    def _fail(self, why: str):
+        self.close()
+        raise self.error(f"{self.what} {why}; stopped")
+
+    def close(self) -> None:
+        process, conn = self.process, self.conn
+        self.process = self.conn = None
+        if process is None:
+            return
+        try:
+            if process.is_alive():
+                try:
+                    conn.send_bytes(_pickled({"op": "close"}))
+                except (OSError, BrokenPipeError):
+                    pass
+                process.join(1)
+            if process.is_alive():
+                process.terminate()
+                process.join(2)
+            if process.is_alive():
+                process.kill()
+                process.join(2)
+        finally:
+            conn.close()
+            process.close() if process.exitcode is not None else None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _observation_rows(observations) -> list:
+    return [[list(o.cell), int(o.fidelity), float(o.value), float(o.cost)] for o in observations]
+
+
+class StrategyProcess(PluginProcess):
+    """A strategy in its own process, with the ask/tell interface the loop calls. Its attributes
+    `init`, `needs_std`, `needs_fidelities` are the strategy's own, read in the child."""
+
+    error = StrategyError
+
+    def __init__(self, name: str, factory: Any, kwargs: dict, space: Any, timeout_s: float | None = None):
+        super().__init__(f"search plugin {name!r}", timeout_s)
+        self.name = name
+        self._sent = 0
+        self._begun = False
+        self.start()
+        header, _ = self.call({"op": "create", "kind": "search", "name": name, "factory": _portable(factory),
+                               "kwargs": kwargs, "space": space})
+        info = header.get("info", {})
+        self.init = _int_or_zero(info.get("init"))
+        self.needs_std = bool(info.get("needs_std", False))
+        self.needs_fidelities = tuple(int(f) for f in info.get("needs_fidelities", ()) if isinstance(f, int))
+        self._tell_noop = bool(info.get("tell_noop", False))
+
+    def _sync(self, view) -> dict:
+        new = view._observations[self._sent:]
+        self._sent = len(view._observations)
+        state = {"observations": _observation_rows(new),
+                 "pending": [[list(r.cell), int(r.fidelity)] for r in view._pending],
+                 "evals_left": view._evals_left, "gpu_hours_left": view._gpu_hours_left,
+                 "evals_used": view._evals_used, "gpu_hours_used": view._gpu_hours_used,
+                 "clock_hours": view._clock_hours}
+        if not self._begun:
+            self._begun = True
+            scorer = view._scorer
+            state["begin"] = {"rng": view.rng, "workers": view.workers, "fidelities": view.fidelities,
+                              "scorer": None if scorer is None else {"name": scorer.name, "has_std": scorer.has_std}}
+        return state
+
+    def _serve(self, view):
+        def serve(op: str, header: dict, arrays: list) -> dict:
+            cells = arrays[0] if arrays else np.zeros((0, view.space.width), dtype=np.int64)
+            out = view.score(cells) if op == "score" else view.std(cells)
+            return {"values": None if out is None else np.asarray(out, dtype=np.float32)}
+        return serve
+
+    def ask(self, view, n: int) -> list:
+        header, _ = self.call({"op": "ask", "n": int(n), "state": self._sync(view)}, self._serve(view))
+        proposals = _proposals(header.get("proposals"))
+        if isinstance(proposals, _NotAList):
+            self.close()
+            raise StrategyError(f"{self.what}: ask returned {proposals.type_name}, not a list of requests")
+        return proposals
+
+    def tell(self, view, observations) -> None:
+        if self._tell_noop:  # the strategy's tell does nothing: its view catches up at the next ask
+            return
+        self.call({"op": "tell", "state": self._sync(view), "observations": _observation_rows(observations)},
+                  self._serve(view))
+
+
+class _Shown:
+    """A proposal the child could not express as a cell or a Request: shown by its repr in the error."""
+
+    def __init__(self, text: str):
+        self.text = str(text)[:80]
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _proposals(data: Any) -> Any:
+    if not isinstance(data, dict):
+        return _Shown(repr(data))
+    if "not_a_list" in data:
+        return _NotAList(str(data["not_a_list"])[:40])
+    if data.get("one_d"):
+        return np.zeros(6, dtype=np.int64)  # the loop's own message for a 1-d array
+    out = []
+    for item in data.get("items", []):
+        if isinstance(item, dict) and "cell" in item:
+            cell = item["cell"]
+            cell = tuple(cell) if isinstance(cell, list) else _Shown(repr(cell))
+            out.append(Request(cell, item.get("fidelity")) if "fidelity" in item else cell)
+        else:
+            out.append(_Shown(item.get("repr", "?") if isinstance(item, dict) else repr(item)))
+    return out
+
+
+class _NotAList:
+    """Stands for what `ask` returned when it was not a list of requests (the loop names its type)."""
+
+    def __init__(self, type_name: str):
+        self.type_name = type_name
+
+
+def _int_or_zero(value: Any) -> int:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _portable(factory: Any) -> Any:
+    """The factory itself when it pickles by reference (a class or `plugins.lazy`), else None: the
+    child then finds it by name in its own plugin registry."""
+    try:
+        pickle.dumps(factory)
+    except Exception:
+        return None
+    return factory
+
+
+class PredictorProcess(PluginProcess):
+    """A predictor plugin's child: holds the models of one run; `model()` gives a stand-in with
+    `fit` / `predict` / `predict_std` / `partial_fit` that the surrogate uses like the predictor."""
+
+    error = PredictionError
+
+    def __init__(self, name: str, factory: Any, kwargs: dict, seed: int, explicit: dict, space: Any,
+                 timeout_s: float | None = None):
+        super().__init__(f"predictor {name!r}", timeout_s)
+        self.name = name
+        self._next = 0
+        self._dropped: list[int] = []
+        self.start()
+        header, _ = self.call({"op": "create", "kind": "predictor", "name": name, "factory": _portable(factory),
+                               "kwargs": kwargs, "seed": seed, "explicit": explicit, "space": space})
+        info = header.get("info", {})
+        self.has_std = bool(info.get("has_std"))
+        self.has_partial_fit = bool(info.get("has_partial_fit"))
+
+    def model(self) -> "RemoteModel":
+        self._next += 1
+        return RemoteModel(self, self._next)
+
+    def _call_model(self, op: str, ident: int, X, y=None) -> np.ndarray | None:
+        command = {"op": op, "id": ident, "X": np.asarray(X, dtype=np.int64),
+                   "drop": self._dropped[:]}
+        self._dropped.clear()
+        if y is not None:
+            command["y"] = np.asarray(y, dtype=np.float32)
+        _, arrays = self.call(command)
+        return arrays[0] if arrays else None
+
+
+class RemoteModel:
+    """One model living in a `PredictorProcess`; it is built (from the factory, seeded, given its
+    space) there on the first `fit`."""
+
+    def __init__(self, owner: PredictorProcess, ident: int):
+        self._owner = owner
+        self._id = ident
+        if owner.has_std:
+            self.predict_std = self._predict_std
+        if owner.has_partial_fit:
+            self.partial_fit = self._partial_fit
+
+    def fit(self, X, y) -> "RemoteModel":
+        self._owner._call_model("fit", self._id, X, y)
+        return self
+
+    def _partial_fit(self, X, y) -> "RemoteModel":
+        self._owner._call_model("partial_fit", self._id, X, y)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        return self._owner._call_model("predict", self._id, X)
+
+    def _predict_std(self, X) -> np.ndarray:
+        return self._owner._call_model("predict_std", self._id, X)
+
+    def __del__(self):
+        try:
+            self._owner._dropped.append(self._id)
+        except Exception:
+            pass
+
+
+# --- the child's side ----------------------------------------------------------------------------
+
+def _child_main(conn, protected: list[str]) -> None:
+    """Entry point of a plugin's process: the audit hook first, then serve commands until closed."""
+    from . import audit
+
+    audit.install(protected)
+    server = _Server(conn)
+    try:
+        server.serve()
+    finally:
+        conn.close()
+
+
+class _RemoteScorer:
+    """The child's stand-in for the framework's scorer: asks the framework for every score."""
+
+    def __init__(self, server: "_Server", name: str, has_std: bool):
+        self._server = server
+        self.name = name
+        self.has_std = has_std
+
+    def score(self, cells):
+        return self._server.ask_parent("score", cells)
+
+    def std(self, cells):
+        return self._server.ask_parent("std", cells)
+
+
+class _Server:
+    def __init__(self, conn):
+        self.conn = conn
+        self.kind = None
+        self.plugin = None
+        self.view = None
+        self.space = None
+        self.models: dict[int, Any] = {}
+        self.make: Callable[[], Any] | None = None
+
+    def reply(self, header: dict, arrays: Sequence[np.ndarray] = ()) -> None:
+        from . import audit
+
+        refused = audit.refusals()
+        if refused:
+            header = {**header, "refused": refused[:3]}
+        _write(self.conn, header, arrays)
+
+    def ask_parent(self, op: str, cells) -> np.ndarray | None:
+        arr = self.space.as_array(cells)  # a malformed cell fails here, in the plugin, as it would in-process
+        self.reply({"op": op}, [arr])
+        answer = pickle.loads(self.conn.recv_bytes())
+        if "raise" in answer:
+            raise UserError(answer["raise"])
+        values = answer.get("values")
+        return None if values is None else np.asarray(values, dtype=np.float32)
+
+    def serve(self) -> None:
+        while True:
+            try:
+                command = pickle.loads(self.conn.recv_bytes())
+            except (EOFError, OSError):
+                return
+            op = command.get("op")
+            if op == "close":
+                return
+            try:
+                header, arrays = self.handle(op, command)
+            except UserError as exc:
+                self.reply({"op": "error", "kind": "user", "message": _one_line(exc),
+                            "exit_code": getattr(exc, "exit_code", 2)})
+                continue
+            except Exception as exc:
+                self.reply({"op": "error", "kind": "plugin", "message": f"{type(exc).__name__}: {_one_line(exc)}"})
+                continue
+            self.reply({"op": "ok", **header}, arrays)
+
+    def handle(self, op: str, command: dict) -> tuple[dict, list]:
+        if op == "hello":
+            return {}, []
+        if op == "create":
+            return self.create(command), []
+        if self.kind == "search":
+            return self.strategy_call(op, command)
+        return self.predictor_call(op, command)
+
+    def create(self, command: dict) -> dict:
+        self.kind = command["kind"]
+        self.space = command["space"]
+        factory = command.get("factory")
+        name = command["name"]
+        if factory is None:
+            from ..plugins import get_plugins
+
+            registry = get_plugins().searches if self.kind == "search" else get_plugins().predictors
+            factory = registry.get(name).factory
+        kwargs = dict(command.get("kwargs") or {})
+
+        def build() -> Any:
+            try:
+                return factory(**kwargs)
+            except TypeError as exc:
+                raise UserError(f"{self.kind} {name!r} rejected its settings: {exc}") from None
+
+        if self.kind == "search":
+            from .strategy import Strategy
+
+            self.plugin = build()
+            needs = getattr(self.plugin, "needs_fidelities", ()) or ()
+            return {"info": {"init": _int_or_zero(getattr(self.plugin, "init", 0)),
+                             "needs_std": bool(getattr(self.plugin, "needs_std", False)),
+                             "needs_fidelities": [int(f) for f in needs],
+                             "tell_noop": getattr(type(self.plugin), "tell", None) is Strategy.tell}}
+        from ..seeding import apply_seed
+        from ..spaces import give_space
+
+        explicit = dict(command.get("explicit") or {})
+
+        def make() -> Any:
+            model = build()
+            apply_seed(model, command["seed"], explicit)
+            give_space(model, self.space, name, explicit)
+            return model
+
+        self.make = make
+        prototype = make()
+        return {"info": {"has_std": callable(getattr(prototype, "predict_std", None)),
+                         "has_partial_fit": callable(getattr(prototype, "partial_fit", None))}}
+
+    # -- a strategy --------------------------------------------------------------------------------
+    def apply(self, state: dict) -> None:
+        from .protocol import Observation
+        from .view import SearchView
+
+        begin = state.get("begin")
+        if begin is not None:
+            scorer = None if begin["scorer"] is None else _RemoteScorer(self, **begin["scorer"])
+            self.view = SearchView(begin["rng"], scorer, workers=begin["workers"], space_=self.space,
+                                   fidelities=begin["fidelities"])
+        view = self.view
+        for cell, fidelity, value, cost in state["observations"]:
+            view._observe(Observation(tuple(cell), fidelity, value, cost))
+        view._pending = tuple(Request(tuple(c), f) for c, f in state["pending"])
+        view._evals_left = state["evals_left"]
+        view._gpu_hours_left = state["gpu_hours_left"]
+        view._evals_used = state["evals_used"]
+        view._gpu_hours_used = state["gpu_hours_used"]
+        view._clock_hours = state["clock_hours"]
+
+    def strategy_call(self, op: str, command: dict) -> tuple[dict, list]:
+        from .protocol import Observation
+
+        self.apply(command["state"])
+        if op == "ask":
+            return {"proposals": _express(self.plugin.ask(self.view, command["n"]))}, []
+        if op == "tell":
+            told = [Observation(tuple(c), f, v, k) for c, f, v, k in command["observations"]]
+            self.plugin.tell(self.view, told)
+            return {}, []
+        raise ValueError(f"unknown command {op!r}")
+
+    # -- a predictor -------------------------------------------------------------------------------
+    def predictor_call(self, op: str, command: dict) -> tuple[dict, list]:
+        for ident in command.get("drop", ()):
+            self.models.pop(ident, None)
+        ident = command["id"]
+        X = command["X"]
+        if op == "fit":
+            model = self.make()
+            model.fit(X, command["y"])
+            self.models[ident] = model
+            return {}, []
+        model = self.models.get(ident)
+        if op == "partial_fit":
+            if model is None:
+                raise ValueError("partial_fit of a model never fitted")
+            model.partial_fit(X, command["y"])
+            return {}, []
+        if model is None:
+            raise ValueError(f"{op} of a model never fitted")
+        out = model.predict(X) if op == "predict" else model.predict_std(X)
+        return {}, [np.asarray(out, dtype=np.float64)]
+
+
+def _express(proposals: Any) -> dict:
+    """What `ask` returned, in a form that crosses back safely (the framework checks it as always)."""
+    if proposals is None or isinstance(proposals, (str, bytes, Request)) or not hasattr(proposals, "__iter__"):
+        return {"not_a_list": type(proposals).__name__}
+    if isinstance(proposals, np.ndarray) and proposals.ndim == 1:
+        return {"one_d": True}
+    items = []
+    for p in proposals:
+        cell, fidelity = (p.cell, p.fidelity) if isinstance(p, Request) else (p, None)
+        try:
+            values = [v if isinstance(v, (bool, str)) else (int(v) if isinstance(v, (int, np.integer)) else float(v))
+                      for v in cell] if not isinstance(cell, (str, bytes)) else None
+        except (TypeError, ValueError):
+            values = None
+        if values is None:
+            items.append({"repr": repr(p)[:80]})
+            continue
+        item = {"cell": values}
+        if isinstance(p, Request):
+            if isinstance(fidelity, np.integer):
+                fidelity = int(fidelity)
+            item["fidelity"] = fidelity if isinstance(fidelity, (int, float, str)) or fidelity is None else repr(fidelity)
+        items.append(item)
+    return {"items": items}
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else type(exc).__name__
+
+
+# --- what the run's setup calls ------------------------------------------------------------------
+
+def strategy_for(name: str, kwargs: dict, space: Any, isolation: str = PROCESS, timeout_s: float | None = None) -> Any:
+    """The strategy `name` built with `kwargs`: in its own process (`isolation="process"`, a
+    `StrategyProcess`), or the plugin object itself (`"in-process"`)."""
+    from ..plugins import get_plugins
+
+    check_isolation(isolation)
+    registry = get_plugins().searches
+    if isolation == IN_PROCESS:
+        return registry.create(name, **kwargs)
+    return StrategyProcess(name, registry.get(name).factory, kwargs, space, timeout_s)
+
+
+def isolates_predictor(name: str, isolation: str) -> bool:
+    """Whether predictor `name` runs in a process of its own: every third-party predictor unless the
+    run is in-process; the built-ins stay in the framework's process (they are the framework's own
+    code, and `tests/test_isolation.py` checks that they reach for no frame, `gc` or table)."""
+    from ..plugins import get_plugins
+
+    check_isolation(isolation)
+    return isolation == PROCESS and not get_plugins().predictors.get(name).source.startswith("nasbench-rank")
