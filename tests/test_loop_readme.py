@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
 from nasbench_rank.plugins import Entry, get_plugins
 from nasbench_rank.loop.runs import run_search
+
+# These tests drive the loop with strategies set up at run time (closures, class attributes): in-process.
+run_search = functools.partial(run_search, isolation="in-process")
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -35,7 +35,7 @@ _guard = threading.local()
 
 def protected_paths() -> list[str]:
     """Absolute real paths (files or folders) of benchmark data, as the framework finds them."""
-    from .. import bench
+    from ..tables import nb201 as bench
 
     found: list[Path] = [bench.packaged_table_path().parent, bench.user_data_dir()]
     if os.environ.get(bench.DATA_ENV):

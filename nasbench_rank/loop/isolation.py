@@ -30,11 +30,12 @@ import os
 import pickle
 import sys
 import threading
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
 from ..errors import UserError
+from .child import main as child_main
 from .protocol import PredictionError, Request, StrategyError
 
 #: What a row's `isolation` column says.
@@ -43,12 +44,14 @@ ISOLATION_MODES: tuple[str, ...] = (PROCESS, IN_PROCESS)
 #: The per-call limit: seconds a plugin's process may take to answer one call (ask, tell, fit, ...).
 TIMEOUT_ENV = "NASBENCH_RANK_PLUGIN_TIMEOUT"
 DEFAULT_TIMEOUT_S = 600.0
+#: Starting a plugin's process and building the plugin (its imports) may take at least this long.
+START_TIMEOUT_S = 120.0
 #: The largest message a child may send back (bytes per frame).
 MAX_FRAME = 1 << 28
 _DTYPES = {"float32", "float64", "int64", "bool"}
 #: What the fork server imports once, so that each child starts in milliseconds: libraries and this
 #: package's own modules (no plugin of a third party, no table).
-PRELOAD: tuple[str, ...] = ("numpy", "pandas", "nasbench_rank.loop.isolation", "nasbench_rank.loop.audit",
+PRELOAD: tuple[str, ...] = ("numpy", "pandas", "nasbench_rank.loop.child", "nasbench_rank.loop.audit",
                             "nasbench_rank.spaces.nb201", "nasbench_rank.plugins")
 
 
@@ -76,21 +79,12 @@ def plugin_timeout(value: Any = None) -> float:
 
 
 # --- the wire ------------------------------------------------------------------------------------
-
-def _write(conn, header: dict, arrays: Sequence[np.ndarray] = ()) -> None:
-    """Child -> framework: a JSON header, then one raw frame per array."""
-    arrays = [np.ascontiguousarray(a) for a in arrays]
-    conn.send_bytes(json.dumps({"h": header, "a": [[str(a.dtype), list(a.shape)] for a in arrays]}).encode())
-    for a in arrays:
-        conn.send_bytes(a.tobytes())
-
-
 class _Stopped(Exception):
     """The child did not answer in time, or its end of the pipe closed."""
 
 
 def _read(conn, timeout: float, sentinel: Any = None) -> tuple[dict, list[np.ndarray]]:
-    """Framework side of `_write`: parses JSON and raw arrays of whitelisted dtypes only. `sentinel`:
+    """Framework side of `child._write`: parses JSON and raw arrays of whitelisted dtypes only. `sentinel`:
     the child's process sentinel (its death ends the wait at once)."""
     from multiprocessing.connection import wait
 
@@ -165,6 +159,22 @@ def _without_main():
         spawn.get_preparation_data = original
 
 
+@contextlib.contextmanager
+def _children_allowed():
+    """Let a daemonic process (a dask worker) start a plugin's process. multiprocessing forbids it
+    because a daemon is stopped without stopping its children; a plugin's process ends by itself
+    when its pipe closes, and the framework stops it when the run ends."""
+    config = multiprocessing.current_process()._config
+    daemon = config.get("daemon")
+    if daemon:
+        config["daemon"] = False
+    try:
+        yield
+    finally:
+        if daemon:
+            config["daemon"] = daemon
+
+
 class _TableFreePickler(pickle.Pickler):
     """Pickles what the framework sends a child, refusing any benchmark or table on the way."""
 
@@ -230,9 +240,9 @@ class PluginProcess:
         t0 = time.perf_counter()
         ctx = _context()
         parent, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_child_main, args=(child, protected_paths()), daemon=True,
+        self.process = ctx.Process(target=child_main, args=(child, protected_paths()), daemon=True,
                                    name=f"nasbench-rank {self.what}")
-        with _without_main():
+        with _without_main(), _children_allowed():
             self.process.start()
         child.close()
         started = getattr(_OPEN, "started", None)
@@ -243,6 +253,8 @@ class PluginProcess:
         self.start_seconds = time.perf_counter() - t0
 
     def call(self, command: dict, serve: Callable[[str, dict, list], Any] | None = None) -> tuple[dict, list]:
+        starting = command.get("op") in ("hello", "create")
+        limit = max(self.timeout_s, START_TIMEOUT_S) if starting else self.timeout_s
         if self.process is None:
             raise self.error(f"{self.what}: its process is not running")
         try:
@@ -251,10 +263,14 @@ class PluginProcess:
             self._fail(self._death())
         while True:
             try:
-                header, arrays = _read(self.conn, self.timeout_s, self.process.sentinel)
+                header, arrays = _read(self.conn, limit, self.process.sentinel)
             except _Stopped as exc:
-                self._fail(f"did not answer within {self.timeout_s:g} s (the per-call limit; set it with "
-                           f"{TIMEOUT_ENV})" if str(exc) == "timeout" else self._death())
+                if str(exc) != "timeout":
+                    self._fail(self._death())
+                if starting:
+                    self._fail(f"did not start within {limit:g} s")
+                self._fail(f"did not answer within {limit:g} s (the per-call limit; set it with --plugin-timeout "
+                           f"or {TIMEOUT_ENV})")
             except _Garbled as exc:
                 self._fail(f"sent a malformed message ({str(exc)[:80]})")
             refused = header.get("refused") or []
@@ -505,221 +521,6 @@ class RemoteModel:
             self._owner._dropped.append(self._id)
         except Exception:
             pass
-
-
-# --- the child's side ----------------------------------------------------------------------------
-
-def _child_main(conn, protected: list[str]) -> None:
-    """Entry point of a plugin's process: the audit hook first, then serve commands until closed."""
-    from . import audit
-
-    audit.install(protected)
-    server = _Server(conn)
-    try:
-        server.serve()
-    finally:
-        conn.close()
-
-
-class _RemoteScorer:
-    """The child's stand-in for the framework's scorer: asks the framework for every score."""
-
-    def __init__(self, server: "_Server", name: str, has_std: bool):
-        self._server = server
-        self.name = name
-        self.has_std = has_std
-
-    def score(self, cells):
-        return self._server.ask_parent("score", cells)
-
-    def std(self, cells):
-        return self._server.ask_parent("std", cells)
-
-
-class _Server:
-    def __init__(self, conn):
-        self.conn = conn
-        self.kind = None
-        self.plugin = None
-        self.view = None
-        self.space = None
-        self.models: dict[int, Any] = {}
-        self.make: Callable[[], Any] | None = None
-
-    def reply(self, header: dict, arrays: Sequence[np.ndarray] = ()) -> None:
-        from . import audit
-
-        refused = audit.refusals()
-        if refused:
-            header = {**header, "refused": refused[:3]}
-        _write(self.conn, header, arrays)
-
-    def ask_parent(self, op: str, cells) -> np.ndarray | None:
-        arr = self.space.as_array(cells)  # a malformed cell fails here, in the plugin, as it would in-process
-        self.reply({"op": op}, [arr])
-        answer = pickle.loads(self.conn.recv_bytes())
-        if "raise" in answer:
-            raise UserError(answer["raise"])
-        values = answer.get("values")
-        return None if values is None else np.asarray(values, dtype=np.float32)
-
-    def serve(self) -> None:
-        while True:
-            try:
-                command = pickle.loads(self.conn.recv_bytes())
-            except (EOFError, OSError):
-                return
-            op = command.get("op")
-            if op == "close":
-                return
-            try:
-                header, arrays = self.handle(op, command)
-            except UserError as exc:
-                self.reply({"op": "error", "kind": "user", "message": _one_line(exc),
-                            "exit_code": getattr(exc, "exit_code", 2)})
-                continue
-            except Exception as exc:
-                self.reply({"op": "error", "kind": "plugin", "message": f"{type(exc).__name__}: {_one_line(exc)}"})
-                continue
-            self.reply({"op": "ok", **header}, arrays)
-
-    def handle(self, op: str, command: dict) -> tuple[dict, list]:
-        if op == "hello":
-            return {}, []
-        if op == "create":
-            return self.create(command), []
-        if self.kind == "search":
-            return self.strategy_call(op, command)
-        return self.predictor_call(op, command)
-
-    def create(self, command: dict) -> dict:
-        self.kind = command["kind"]
-        self.space = command["space"]
-        factory = command.get("factory")
-        name = command["name"]
-        if factory is None:
-            from ..plugins import get_plugins
-
-            registry = get_plugins().searches if self.kind == "search" else get_plugins().predictors
-            factory = registry.get(name).factory
-        kwargs = dict(command.get("kwargs") or {})
-
-        def build() -> Any:
-            try:
-                return factory(**kwargs)
-            except TypeError as exc:
-                raise UserError(f"{self.kind} {name!r} rejected its settings: {exc}") from None
-
-        if self.kind == "search":
-            from .strategy import Strategy
-
-            self.plugin = build()
-            needs = getattr(self.plugin, "needs_fidelities", ()) or ()
-            return {"info": {"init": _int_or_zero(getattr(self.plugin, "init", 0)),
-                             "needs_std": bool(getattr(self.plugin, "needs_std", False)),
-                             "needs_fidelities": [int(f) for f in needs],
-                             "tell_noop": getattr(type(self.plugin), "tell", None) is Strategy.tell}}
-        from ..seeding import apply_seed
-        from ..spaces import give_space
-
-        explicit = dict(command.get("explicit") or {})
-
-        def make() -> Any:
-            model = build()
-            apply_seed(model, command["seed"], explicit)
-            give_space(model, self.space, name, explicit)
-            return model
-
-        self.make = make
-        prototype = make()
-        return {"info": {"has_std": callable(getattr(prototype, "predict_std", None)),
-                         "has_partial_fit": callable(getattr(prototype, "partial_fit", None))}}
-
-    # -- a strategy --------------------------------------------------------------------------------
-    def apply(self, state: dict) -> None:
-        from .protocol import Observation
-        from .view import SearchView
-
-        begin = state.get("begin")
-        if begin is not None:
-            scorer = None if begin["scorer"] is None else _RemoteScorer(self, **begin["scorer"])
-            self.view = SearchView(begin["rng"], scorer, workers=begin["workers"], space_=self.space,
-                                   fidelities=begin["fidelities"])
-        view = self.view
-        for cell, fidelity, value, cost in state["observations"]:
-            view._observe(Observation(tuple(cell), fidelity, value, cost))
-        view._pending = tuple(Request(tuple(c), f) for c, f in state["pending"])
-        view._evals_left = state["evals_left"]
-        view._gpu_hours_left = state["gpu_hours_left"]
-        view._evals_used = state["evals_used"]
-        view._gpu_hours_used = state["gpu_hours_used"]
-        view._clock_hours = state["clock_hours"]
-
-    def strategy_call(self, op: str, command: dict) -> tuple[dict, list]:
-        from .protocol import Observation
-
-        self.apply(command["state"])
-        if op == "ask":
-            return {"proposals": _express(self.plugin.ask(self.view, command["n"]))}, []
-        if op == "tell":
-            told = [Observation(tuple(c), f, v, k) for c, f, v, k in command["observations"]]
-            self.plugin.tell(self.view, told)
-            return {}, []
-        raise ValueError(f"unknown command {op!r}")
-
-    # -- a predictor -------------------------------------------------------------------------------
-    def predictor_call(self, op: str, command: dict) -> tuple[dict, list]:
-        for ident in command.get("drop", ()):
-            self.models.pop(ident, None)
-        ident = command["id"]
-        X = command["X"]
-        if op == "fit":
-            model = self.make()
-            model.fit(X, command["y"])
-            self.models[ident] = model
-            return {}, []
-        model = self.models.get(ident)
-        if op == "partial_fit":
-            if model is None:
-                raise ValueError("partial_fit of a model never fitted")
-            model.partial_fit(X, command["y"])
-            return {}, []
-        if model is None:
-            raise ValueError(f"{op} of a model never fitted")
-        out = model.predict(X) if op == "predict" else model.predict_std(X)
-        return {}, [np.asarray(out, dtype=np.float64)]
-
-
-def _express(proposals: Any) -> dict:
-    """What `ask` returned, in a form that crosses back safely (the framework checks it as always)."""
-    if proposals is None or isinstance(proposals, (str, bytes, Request)) or not hasattr(proposals, "__iter__"):
-        return {"not_a_list": type(proposals).__name__}
-    if isinstance(proposals, np.ndarray) and proposals.ndim == 1:
-        return {"one_d": True}
-    items = []
-    for p in proposals:
-        cell, fidelity = (p.cell, p.fidelity) if isinstance(p, Request) else (p, None)
-        try:
-            values = [v if isinstance(v, (bool, str)) else (int(v) if isinstance(v, (int, np.integer)) else float(v))
-                      for v in cell] if not isinstance(cell, (str, bytes)) else None
-        except (TypeError, ValueError):
-            values = None
-        if values is None:
-            items.append({"repr": repr(p)[:80]})
-            continue
-        item = {"cell": values}
-        if isinstance(p, Request):
-            if isinstance(fidelity, np.integer):
-                fidelity = int(fidelity)
-            item["fidelity"] = fidelity if isinstance(fidelity, (int, float, str)) or fidelity is None else repr(fidelity)
-        items.append(item)
-    return {"items": items}
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:300] if lines else type(exc).__name__
-
 
 # --- what the run's setup calls ------------------------------------------------------------------
 
