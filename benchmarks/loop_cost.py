@@ -17,7 +17,8 @@ its evaluations), `search_seconds_per_eval` (the row's own column: without predi
 `fit_seconds_total`, the load average while it ran, and the code revision. With a checkout without
 isolation (the code before it), pass `--before`: only in-process runs, labelled `before`.
 
-    OMP_NUM_THREADS=1 python benchmarks/loop_cost.py --out results/loop_cost/loop_cost.csv [--before]
+    OMP_NUM_THREADS=1 python benchmarks/loop_cost.py --out results/loop_cost/after.csv [--before]
+    python benchmarks/loop_cost.py --summarise results/loop_cost    # -> summary.md from every CSV there
 """
 
 from __future__ import annotations
@@ -41,13 +42,39 @@ COLUMNS = ("label", "setting", "isolation", "seed", "evals", "wall_seconds", "wa
            "package_version")
 
 
+def summarise(folder: Path) -> str:
+    """A Markdown table of the medians over seeds of every CSV in `folder` (written as summary.md)."""
+    rows = []
+    for path in sorted(folder.glob("*.csv")):
+        with open(path, newline="") as f:
+            rows.extend(csv.DictReader(f))
+    lines = ["| code | setting | isolation | seeds | wall ms/eval (median) | ms/eval without fits (median) | "
+             "load average (median) | revision |", "|---|---|---|---|---|---|---|---|"]
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["label"], r["setting"], r["isolation"], r["source_revision"]), []).append(r)
+    for (label, setting, mode, revision), sel in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0] != "before", kv[0][2])):
+        med = lambda c: float(np.median([float(r[c]) for r in sel]))  # noqa: E731
+        lines.append(f"| {label} | {setting} | {mode} | {len(sel)} | {med('wall_seconds_per_eval') * 1e3:.2f} | "
+                     f"{med('search_seconds_per_eval') * 1e3:.2f} | {med('load_average'):.1f} | {revision[:12]} |")
+    text = "\n".join(lines) + "\n"
+    (folder / "summary.md").write_text(text)
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--summarise", type=Path, metavar="FOLDER", help="write FOLDER/summary.md and stop")
     parser.add_argument("--before", action="store_true", help="the code has no isolation: in-process runs only")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=int, default=210)
     args = parser.parse_args()
+    if args.summarise is not None:
+        print(summarise(args.summarise), end="")
+        return
+    if args.out is None:
+        parser.error("--out is required")
     try:
         from nasbench_rank.loop.runs import run_search
     except ImportError:

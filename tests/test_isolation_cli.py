@@ -104,3 +104,11 @@ def test_the_leaderboard_marks_in_process_rows():
     assert method_label({**row, "isolation": "process"}, "search") == "none+random"
     assert method_label({**row, "isolation": "in-process"}, "search") == "none+random [in-process]"
     assert method_label(row, "search") == "none+random"
+
+
+def test_the_leaderboard_names_in_process_cells_apart():
+    from nasbench_rank.report.records import config_label
+
+    (isolated,), _ = expand(_spec())
+    (in_process,), _ = expand(_spec(in_process=True))
+    assert config_label("search", in_process.settings) == config_label("search", isolated.settings) + " in-process"
