@@ -178,3 +178,23 @@ def test_the_static_check_catches_a_predictor_that_walks_frames(tmp_path):
     bad.write_text("import sys\nclass P:\n    def fit(self, X, y):\n        sys._getframe().f_back\n")
     with pytest.raises(AssertionError):
         test_a_built_in_predictor_reaches_for_no_frame_object_or_oracle(bad)
+
+
+def test_third_party_predictors_get_a_process_of_their_own_and_built_ins_do_not():
+    from nasbench_rank.plugins import get_plugins
+
+    registry = get_plugins().predictors
+    assert not isolation.isolates_predictor("xgb", "process")
+    assert not isolation.isolates_predictor("ridge", "in-process") if "ridge" in registry else True
+    if "ridge" in registry:  # the example distribution, named nasbench-rank-ridge
+        assert isolation.isolates_predictor("ridge", "process")
+
+
+def test_an_isolated_third_party_predictor_fits_in_another_process(table, monkeypatch):
+    if "ridge" not in nasbench_rank.plugins.get_plugins().predictors:
+        pytest.skip("the example plugin distribution is not installed")
+    started = []
+    original = isolation.PluginProcess.start
+    monkeypatch.setattr(isolation.PluginProcess, "start", lambda self: (started.append(self.what), original(self)))
+    run_search("ridge", "topk", mode="online", budget=8, table=table, search_kwargs={"init": 5, "k": 1})
+    assert started == ["search plugin 'topk'", "predictor 'ridge'"]

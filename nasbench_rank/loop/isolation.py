@@ -540,7 +540,7 @@ def isolates_predictor(name: str, isolation: str) -> bool:
     """Whether predictor `name` runs in a process of its own: every third-party predictor unless the
     run is in-process; the built-ins stay in the framework's process (they are the framework's own
     code, and `tests/test_isolation.py` checks that they reach for no frame, `gc` or table)."""
-    from ..plugins import get_plugins
+    from ..plugins import BUILTIN_PLUGINS, get_plugins
 
     check_isolation(isolation)
-    return isolation == PROCESS and not get_plugins().predictors.get(name).source.startswith("nasbench-rank")
+    return isolation == PROCESS and get_plugins().predictors.get(name).plugin not in BUILTIN_PLUGINS
