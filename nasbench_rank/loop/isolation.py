@@ -28,7 +28,6 @@ import json
 import multiprocessing
 import os
 import pickle
-import sys
 import threading
 from typing import Any, Callable
 
