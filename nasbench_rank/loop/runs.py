@@ -165,9 +165,10 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
     holds no table: `loop.isolation`) or "in-process" (faster; the rows say so); `plugin_timeout`:
     seconds a plugin's process may take per call (default: $NASBENCH_RANK_PLUGIN_TIMEOUT, else 600).
     """
+    from ..spaces import give_benchmark, give_space
+
     check_isolation(isolation)
     timeout_s = plugin_timeout_of(plugin_timeout)
-    from ..spaces import give_space
 
     plugins = get_plugins()
     bm, dataset = resolve(dataset, space, table)
@@ -221,6 +222,7 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
     def build() -> Any:
         model = seeded(plugins.predictors.create(predictor, **predictor_kwargs), seed, explicit)
         give_space(model, bm.space, predictor, explicit)  # the whole space, also for a subspace's dataset
+        give_benchmark(model, bm, explicit)  # only a proxy that reads results declares `benchmark`
         return model
 
     make = None if predictor is None else build
