@@ -9,7 +9,6 @@ import torch
 
 from nasbench_rank import space
 from nasbench_rank.errors import UserError
-from nasbench_rank.predictors import act_batched
 from nasbench_rank.predictors.act import ACTPredictor, resolve_device
 from nasbench_rank.predictors.act_cells import space_index
 
@@ -116,13 +115,13 @@ def test_halting_steps_lie_between_one_and_the_last_step(data):
 def test_min_steps_lengthens_fits_on_few_cells_only(data, monkeypatch):
     cells, y = data
     seen = []
-    original = act_batched.train_stacked
+    original = ACTPredictor._train
 
-    def recording(models, tokens_per_epoch, n, epochs, *args, **kwargs):
+    def recording(self, model, ordinals, labels, epochs, lr, seed):
         seen.append(epochs)
-        return original(models, tokens_per_epoch, n, epochs, *args, **kwargs)
+        return original(self, model, ordinals, labels, epochs, lr, seed)
 
-    monkeypatch.setattr(act_batched, "train_stacked", recording)
+    monkeypatch.setattr(ACTPredictor, "_train", recording)
     ACTPredictor(min_steps=40, **TINY).fit(cells, y)  # 64 cells in batches of 16: 4 steps an epoch
     ACTPredictor(min_steps=8, **TINY).fit(cells, y)
     assert seen == [10, TINY["epochs"]]

@@ -10,9 +10,8 @@ and one z_H update with gradients through the last cycle, the summary token read
 head. This path covers one ACT step per batch (`halt_max_steps=1`, what the presets run), relations
 shared by every element, no EMA; `supports` says whether a setting qualifies.
 
-Parameters live in two flat (K, P) tensors (weight-decayed matrices, the rest), each model's row laid
-out as `ACTPredictor._train` lays out its flat buffers, so fused AdamW and the per-model clipping act
-on two tensors per step whatever K is.
+Parameters live in two flat tensors (weight-decayed matrices, the rest; `_Stack`), so that fused
+AdamW (elementwise: each model's update is its own) steps two tensors whatever K is.
 """
 
 from __future__ import annotations
@@ -43,49 +42,71 @@ def _groups(model: nn.Module) -> tuple[list[tuple[str, nn.Parameter]], list[tupl
 
 
 class _Stack:
-    """Two flat (K, P) leaf tensors holding K models' parameters; `view(name)` is the (K, *shape) view."""
+    """Two flat tensors (weight-decayed matrices, the rest) holding K models' parameters and their
+    gradients, parameter by parameter, each parameter's K copies one contiguous (K, *shape) block;
+    `views[name]` is a leaf whose data and gradient are views of them, so that autograd accumulates
+    into the flat gradients in place and the optimiser steps two tensors whatever K is."""
 
     def __init__(self, models: Sequence[nn.Module]):
         decay, rest = _groups(models[0])
+        K = len(models)
+        device = models[0].z_H0.device
         self.flat: list[torch.Tensor] = []
         self.views: dict[str, torch.Tensor] = {}
-        self.layout: list[list[tuple[str, int, int, torch.Size]]] = []
+        named = [dict(m.named_parameters()) for m in models]
         for group in (decay, rest):
-            names = [n for n, _ in group]
-            rows = []
-            for m in models:
-                params = dict(m.named_parameters())
-                rows.append(torch.cat([params[n].detach().reshape(-1) for n in names]) if names
-                            else torch.zeros(0, device=params[next(iter(params))].device))
-            flat = torch.stack(rows).requires_grad_(True)
+            blocks = [torch.stack([params[n].detach() for params in named]).reshape(-1) for n, _ in group]
+            flat = nn.Parameter(torch.cat(blocks) if blocks else torch.zeros(0, device=device))
             flat.grad = torch.zeros_like(flat)
-            layout, offset = [], 0
+            offset = 0
             for n, p in group:
-                k = p.numel()
-                layout.append((n, offset, k, p.shape))
+                k = K * p.numel()
+                view = nn.Parameter(torch.empty(0, device=device))
+                view.data = flat.data[offset:offset + k].view(K, *p.shape)
+                view.grad = flat.grad[offset:offset + k].view(K, *p.shape)
+                self.views[n] = view
                 offset += k
             self.flat.append(flat)
-            self.layout.append(layout)
-
-    def bind(self) -> None:
-        """Views of the flat tensors, one per parameter (retaken each step: they carry the graph)."""
-        K = self.flat[0].shape[0]
-        for flat, layout in zip(self.flat, self.layout):
-            for n, offset, k, shape in layout:
-                self.views[n] = flat[:, offset:offset + k].view(K, *shape)
 
     def write_back(self, models: Sequence[nn.Module]) -> None:
         with torch.no_grad():
-            for flat, layout in zip(self.flat, self.layout):
-                for i, m in enumerate(models):
-                    params = dict(m.named_parameters())
-                    for n, offset, k, shape in layout:
-                        params[n].copy_(flat[i, offset:offset + k].view(shape))
+            for i, m in enumerate(models):
+                for n, p in m.named_parameters():
+                    p.copy_(self.views[n][i])
 
 
 def _rms(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
     """RMSNorm over the last dimension with a per-model weight (K, h) on x (K, N, h)."""
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight.unsqueeze(1)
+
+
+class _Attention(torch.autograd.Function):
+    """softmax(q k^T * scale + bias) v over a handful of tokens, with its backward written out: one
+    autograd node instead of a dozen. q (N, Tq, heads, d), k and v (N, T, heads, d), bias
+    (M, heads, Tq, T) shared by consecutive groups of N / M rows (the models); out (N, Tq, heads, d)."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, bias, scale):
+        N, Tq, H, _ = q.shape
+        T, M = k.shape[1], bias.shape[0]
+        s = torch.einsum("nqhd,nkhd->nhqk", q, k) * scale
+        p = (s.view(M, N // M, H, Tq, T) + bias.unsqueeze(1)).view(N, H, Tq, T).softmax(-1)
+        ctx.save_for_backward(q, k, v, p)
+        ctx.scale, ctx.M = scale, M
+        return torch.einsum("nhqk,nkhd->nqhd", p, v)
+
+    @staticmethod
+    def backward(ctx, grad):
+        q, k, v, p = ctx.saved_tensors
+        N, Tq, H, _ = q.shape
+        dv = torch.einsum("nhqk,nqhd->nkhd", p, grad)
+        dp = torch.einsum("nqhd,nkhd->nhqk", grad, v)
+        ds = p * (dp - (dp * p).sum(-1, keepdim=True))
+        dbias = ds.view(ctx.M, N // ctx.M, H, Tq, k.shape[1]).sum(1)
+        ds = ds * ctx.scale
+        dq = torch.einsum("nhqk,nkhd->nqhd", ds, k)
+        dk = torch.einsum("nhqk,nqhd->nkhd", ds, q)
+        return dq, dk, dv, dbias, None
 
 
 def _block(P: dict, i: int, x: torch.Tensor, bias: torch.Tensor | None, heads: int, eps: float,
@@ -104,11 +125,10 @@ def _block(P: dict, i: int, x: torch.Tensor, bias: torch.Tensor | None, heads: i
     else:
         q, k, v = torch.bmm(flat, wqkv.mT).view(K, B, T, 3, heads, d).unbind(3)
     Tq = x.shape[2]
-    # scores (K, B, query, key, head): broadcasting, as `act.Block` does in training
-    scores = (q.unsqueeze(3) * k.unsqueeze(2)).sum(-1) * (1.0 / math.sqrt(d))
-    if bias is not None:  # (K, heads, query, key)
-        scores = scores + bias.permute(0, 2, 3, 1).unsqueeze(1)
-    a = (scores.softmax(dim=3).unsqueeze(-1) * v.unsqueeze(2)).sum(3)  # (K, B, query, head, d)
+    if bias is None:
+        bias = torch.zeros((K, heads, Tq, T), dtype=x.dtype, device=x.device)
+    a = _Attention.apply(q.reshape(K * B, Tq, heads, d), k.reshape(K * B, T, heads, d),
+                         v.reshape(K * B, T, heads, d), bias, 1.0 / math.sqrt(d))  # (K * B, query, head, d)
     x = x.reshape(K, B * Tq, h)
     x = _rms(x + torch.bmm(a.reshape(K, B * Tq, h), P[pre + "out.weight"].mT), P[pre + "norm1.weight"], eps)
     gate, up = torch.bmm(x, P[pre + "gate_up.weight"].mT).chunk(2, dim=-1)
@@ -186,7 +206,6 @@ def train_stacked(models: Sequence[nn.Module], tokens_per_epoch: Callable[[int],
             tokens, target = tokens_per_epoch(epoch)
             for start in range(0, n, batch_size):
                 tok, tgt = tokens[:, start:start + batch_size], target[:, start:start + batch_size]
-                stack.bind()
                 raw = _forward(stack.views, buffers, models[0], tok)
                 pred = mean + scale * raw
                 total = 0.0
@@ -198,7 +217,7 @@ def train_stacked(models: Sequence[nn.Module], tokens_per_epoch: Callable[[int],
                     flat.grad.zero_()
                 total.backward()
                 if grad_clip:
-                    _clip_per_model(stack.flat, float(grad_clip))
+                    _clip_per_model(list(stack.views.values()), float(grad_clip))
                 step_lr = next(lr_iter)
                 for group in opt.param_groups:
                     group["lr"] = step_lr
@@ -228,10 +247,11 @@ def _set_rng_state(device: torch.device, state: tuple) -> None:
         torch.cuda.set_rng_state(state[1], device)
 
 
-def _clip_per_model(flats: list[torch.Tensor], max_norm: float) -> None:
-    """`clip_grad_norm_` applied to each model's row alone: its gradient's total norm over both groups."""
-    norms = torch.stack([torch.linalg.vector_norm(f.grad, dim=1) for f in flats])  # (groups, K)
-    total = torch.linalg.vector_norm(norms, dim=0)
-    coef = torch.clamp(max_norm / (total + 1e-6), max=1.0).unsqueeze(1)
-    for f in flats:
-        f.grad.mul_(coef)
+def _clip_per_model(views: Sequence[torch.Tensor], max_norm: float) -> None:
+    """`clip_grad_norm_` applied to each model alone: the total norm of its gradients (row k of
+    every (K, ...) parameter)."""
+    K = views[0].shape[0]
+    norms = torch.stack([torch.linalg.vector_norm(v.grad.reshape(K, -1), dim=1) for v in views])  # (params, K)
+    coef = torch.clamp(max_norm / (torch.linalg.vector_norm(norms, dim=0) + 1e-6), max=1.0)
+    for v in views:
+        v.grad.mul_(coef.view(K, *([1] * (v.ndim - 1))))
