@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from nasbench_rank import space
+from nasbench_rank.spaces import nb201_cell as space
 from nasbench_rank.predictors import act_batched, batched
 from nasbench_rank.predictors.act import ACTPredictor
 
@@ -132,3 +132,27 @@ def test_stacked_fits_on_cuda_predict_as_on_the_cpu(data):
     gpu = ACTPredictor.fit_many([ACTPredictor(seed=s, device="cuda", **TINY) for s in (0, 1)], [cells] * 2, [y] * 2)
     for c, g in zip(cpu, gpu):
         np.testing.assert_allclose(g.predict(cells), c.predict(cells), atol=1e-3, rtol=0)
+
+
+def test_an_ensemble_of_act_members_fits_them_together_as_alone(data, monkeypatch):
+    from nasbench_rank.plugins import get_plugins
+
+    cells, y = data
+    calls = []
+    original = act_batched.train_stacked
+
+    def counting(models, *args, **kwargs):
+        calls.append(len(models))
+        return original(models, *args, **kwargs)
+
+    build = lambda: get_plugins().predictors.create("ensemble", base="act", n_models=3, base_kwargs=TINY,  # noqa: E731
+                                                    bootstrap=True, seed=4)
+    alone = None
+    with monkeypatch.context() as m:
+        m.setattr(act_batched, "supports", lambda est, model: False)
+        alone = build().fit(cells, y)
+    monkeypatch.setattr(act_batched, "train_stacked", counting)
+    together = build().fit(cells, y)
+    assert calls == [3]
+    np.testing.assert_allclose(together.predict(cells), alone.predict(cells), atol=TOL, rtol=0)
+    np.testing.assert_allclose(together.predict_std(cells), alone.predict_std(cells), atol=TOL, rtol=0)
