@@ -156,3 +156,20 @@ def test_an_ensemble_of_act_members_fits_them_together_as_alone(data, monkeypatc
     assert calls == [3]
     np.testing.assert_allclose(together.predict(cells), alone.predict(cells), atol=TOL, rtol=0)
     np.testing.assert_allclose(together.predict_std(cells), alone.predict_std(cells), atol=TOL, rtol=0)
+
+
+def test_seeds_evaluated_together_give_the_rows_of_separate_evaluations():
+    from nasbench_rank.quality.protocol import evaluate_predictor, evaluate_seeds
+
+    settings = dict(pool="functional", n_train=48, n_test=200, metric="valid", predictor_kwargs=TINY)
+    together = list(evaluate_seeds("act-mixed", [3, 4], **settings))
+    alone = [evaluate_predictor("act-mixed", seed=s, **settings) for s in (3, 4)]
+    for t, a in zip(together, alone):
+        assert [r["seed"] for r in t] == [r["seed"] for r in a]
+        for rt, ra in zip(t, a):
+            for key in ("kendall", "spearman", "mae", "r2"):
+                assert abs(rt[key] - ra[key]) < 1e-3, key
+            assert {k: v for k, v in rt.items() if k not in ("kendall", "spearman", "mae", "r2", "precision_top5pct",
+                                                               "fit_seconds")} == \
+                {k: v for k, v in ra.items() if k not in ("kendall", "spearman", "mae", "r2", "precision_top5pct",
+                                                           "fit_seconds")}
