@@ -173,3 +173,26 @@ def test_seeds_evaluated_together_give_the_rows_of_separate_evaluations():
                                                                "fit_seconds")} == \
                 {k: v for k, v in ra.items() if k not in ("kendall", "spearman", "mae", "r2", "precision_top5pct",
                                                            "fit_seconds")}
+
+
+def test_the_grid_switches_fit_progress_off_for_its_cells_and_restores_it(tmp_path, monkeypatch):
+    import os
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fake_cells import fake_runner
+
+    from nasbench_rank.grid import harness, spec
+
+    path = tmp_path / "g.toml"
+    path.write_text('name = "g"\n[defaults]\nseeds = 1\n[[eval]]\npredictors = ["xgb"]\nn_train = [100]\n')
+    seen = []
+
+    def runner(kind, settings):
+        seen.append(os.environ.get(batched.PROGRESS_ENV))
+        return fake_runner(kind, settings)
+
+    monkeypatch.setenv(batched.PROGRESS_ENV, "1")
+    harness.run_grid(spec.load(path), tmp_path / "out", workers=1, runner=runner, progress=False)
+    assert seen == ["0"] and os.environ[batched.PROGRESS_ENV] == "1"
