@@ -347,8 +347,16 @@ def read_csv(path: Path) -> list[dict]:
 
 
 def write_results(out: Path, summaries: list[dict], rows: list[dict], prov: dict) -> None:
-    """Write the label's folder; modules not run in this invocation keep their earlier rows."""
+    """Write the label's folder; modules not run in this invocation keep their earlier rows (two
+    invocations over different targets may share a label: the folder is locked while written)."""
+    import filelock
+
     out.mkdir(parents=True, exist_ok=True)
+    with filelock.FileLock(str(Path(tempfile.gettempdir()) / f"nasbench-rank-mutation-{out.name}.lock")):
+        _write_results(out, summaries, rows, prov)
+
+
+def _write_results(out: Path, summaries: list[dict], rows: list[dict], prov: dict) -> None:
     ran = {s["module"] for s in summaries}
     summaries = [s for s in read_csv(out / "summary.csv") if s["module"] not in ran | {"TOTAL"}] + summaries
     rows = [r for r in read_csv(out / "mutants.csv") if r["module"] not in ran] + rows
