@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from line_space import LineBenchmark
@@ -38,18 +38,20 @@ def test_optimum_ties_values_within_the_tolerance_only():
     values = [a, a * (1 + TIE_TOLERANCE / 2), a * (1 - 3 * TIE_TOLERANCE), 10.0]
     assert benchmark(values, "max").optimum("data", "valid").ties == (0, 1)
     assert benchmark([0.0, 5e-10, 2e-9], "min").optimum("data", "valid").ties == (0, 1)  # absolute below 1
+    assert benchmark([0.0, 1e-9], "min").optimum("data", "valid").ties == (0, 1)  # the tolerance itself ties
 
 
 @FAST
 @given(st.integers(1, 2600), st.sampled_from(["max", "min"]), st.integers(0, 2**31))
+@example(1, "max", 0)  # one element: it is its own threshold
+@example(1001, "max", 1)  # just past 1,000 the second best
+@example(2001, "min", 2)
 def test_threshold_is_the_value_of_the_best_tenth_of_a_percent(n, direction, seed):
     rng = np.random.default_rng(seed)
-    values = rng.integers(0, 50, size=n).astype(float)
-    values[rng.random(n) < 0.05] = math.nan
-    if np.isnan(values).all():
-        values[0] = 1.0
+    values = rng.permutation(n).astype(float)  # distinct: the k-th best differs from its neighbours
+    values = rng.permutation(np.r_[values, [math.nan] * int(rng.integers(0, 4))])  # cells the table lacks
     finite = sorted(values[~np.isnan(values)], reverse=direction == "max")
-    k = math.ceil(len(finite) / 1000)  # the k-th best of the elements the table has
+    k = math.ceil(n / 1000)  # the k-th best of the n elements the table has
     assert benchmark(values, direction).threshold("data") == finite[k - 1]
 
 
