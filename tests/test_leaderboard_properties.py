@@ -30,6 +30,14 @@ def test_paired_table_counts_a_lower_value_as_a_win_for_measures_where_lower_is_
     assert (row["wins"], row["ties"], row["losses"]) == (1, 1, 2)
 
 
+def test_paired_table_lists_methods_by_name_and_is_empty_without_the_measure():
+    rows = eval_rows({"base": [0.1, 0.2], "zeta": [0.3, 0.1], "alpha": [0.2, 0.2], "mid": [0.0, 0.5]}, "kendall")
+    table = tables.paired_table(rows, "eval", "base", "kendall")
+    assert table["method"].tolist() == ["alpha", "mid", "zeta"]
+    assert tables.paired_table(rows, "eval", "base", "spearman").empty
+    assert tables.paired_table(rows.drop(columns="seed"), "eval", "base", "kendall").empty
+
+
 @FEW
 @given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), min_size=1, max_size=8),
        st.sampled_from(["kendall", "mae", "fit_seconds", "spearman"]))

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
@@ -27,6 +27,7 @@ def scipy_interval(x, statistic):
 
 @FAST
 @given(grid_values)
+@example([0.0, 0.25, 1.0, 0.5])  # a range of exactly 1
 def test_median_interval_is_scipys_percentile_bootstrap_of_the_median(x):
     n, median, lo, hi = stats.median_ci(x + [math.nan, math.inf, None])
     assert n == len(x) and median == pytest.approx(np.median(x))
@@ -39,11 +40,22 @@ def test_median_interval_is_scipys_percentile_bootstrap_of_the_median(x):
 
 @FAST
 @given(grid_values)
+@example([0.0, 0.25, 1.0, 0.5])
+@example([2.0, 3.0])  # two values are enough for an interval
 def test_iqm_interval_is_the_bootstrap_of_the_iqm(x):
     n, centre, lo, hi = stats.iqm_ci(x)
     assert n == len(x) and centre == pytest.approx(sps.trim_mean(x, 0.25))
     if np.ptp(x) > 0:
         assert (lo, hi) == pytest.approx(scipy_interval(x, lambda s, axis=-1: sps.trim_mean(s, 0.25, axis=axis)))
+
+
+def test_one_value_has_a_centre_but_no_interval_and_none_has_neither():
+    for summary in (stats.median_ci, stats.iqm_ci):
+        n, centre, lo, hi = summary([3.0, math.nan])
+        assert (n, centre) == (1, 3.0) and math.isnan(lo) and math.isnan(hi)
+        n, centre, lo, hi = summary([None])
+        assert n == 0 and math.isnan(centre) and math.isnan(lo) and math.isnan(hi)
+    assert stats.iqm_ci([0.5, 0.5, 0.5]) == (3, 0.5, 0.5, 0.5)
 
 
 def test_iqm_interval_is_not_the_interval_of_the_median():
