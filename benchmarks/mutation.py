@@ -28,7 +28,10 @@ What it does:
 
 Resumable: the scratch folder keeps cosmic-ray's session databases, keyed by a fingerprint of the
 copied tree; rerunning the same command on the same tree runs only what is left. A changed tree
-starts over. `--fresh` starts over anyway.
+starts over. `--fresh` starts over anyway. `--minutes M` stops starting mutants after M minutes
+(cosmic-ray runs them in random order, so what was tried is a random sample; `not_run` counts the
+rest). Runs over different targets may share a label (each with its own `--work`): each keeps the
+other's rows. How-to: docs/how-to/mutation-testing.md.
 """
 
 from __future__ import annotations
