@@ -26,9 +26,10 @@ What it does:
    `mutants.csv` (every mutant and its outcome), `survivors.md` (every survivor with its diff, and
    every equivalent mutant with why, from `equivalent.toml`) and `provenance.json`.
 
-Resumable: the scratch folder keeps cosmic-ray's session databases, keyed by a fingerprint of the
-copied tree; rerunning the same command on the same tree runs only what is left. A changed tree
-starts over. `--fresh` starts over anyway. `--minutes M` stops starting mutants after M minutes
+Resumable: the scratch folder keeps cosmic-ray's session databases, each target's keyed by a
+fingerprint of what its outcomes depend on (the package, the test helpers, its own test files, its
+settings); rerunning runs only what is left, and a target whose fingerprint changed starts over
+(its rows then carry the new revision). `--fresh` starts over anyway. `--minutes M` stops starting mutants after M minutes
 (cosmic-ray runs them in random order, so what was tried is a random sample; `not_run` counts the
 rest). Runs over different targets may share a label (each with its own `--work`): each keeps the
 other's rows. How-to: docs/how-to/mutation-testing.md.
@@ -88,6 +89,17 @@ def fingerprint(files: list[str], config_text: str) -> str:
     for name in files:
         h.update(name.encode() + b"\0" + (ROOT / name).read_bytes() + b"\0")
     return h.hexdigest()[:16]
+
+
+def target_fingerprint(target: "Target", files: list[str], operators: set[str]) -> str:
+    """What a target's outcomes depend on: the package, the test helpers (every file under tests/
+    that is not a test module), the target's own test files, its settings and the operators. A
+    change elsewhere (another target's tests, docs, results) keeps its finished mutants."""
+    own = {t.split("::")[0] for t in target.tests if t.startswith("tests/")}
+    chosen = [f for f in files if f.startswith("nasbench_rank/") or f in own
+              or (f.startswith("tests/") and not Path(f).name.startswith("test_"))]
+    text = json.dumps([target.module, target.functions, target.tests, sorted(operators)])
+    return fingerprint(chosen, text)
 
 
 def copy_tree(files: list[str], dest: Path) -> None:
@@ -440,12 +452,14 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work)
     state_path = work / "state.json"
     state = json.loads(state_path.read_text()) if state_path.exists() else {}
-    if args.fresh or state.get("fingerprint") != fp:
+    if args.fresh or "targets" not in state:
         if work.exists():
             shutil.rmtree(work)
         work.mkdir(parents=True)
+        state = {"targets": {}}
+    if state.get("tree") != fp:  # the copy follows the working tree; each target's sessions keep or go below
         copy_tree(files, work / "tree")
-        state = {"fingerprint": fp, "revision": stamp, "timeouts": {}}
+        state["tree"] = fp
         state_path.write_text(json.dumps(state, indent=1))
     tree = work / "tree"
     sessions = work / "sessions"
@@ -458,17 +472,25 @@ def main(argv: list[str] | None = None) -> int:
     for target in targets:
         db, cfg = sessions / f"{target.name}.sqlite", sessions / f"{target.name}.toml"
         mine = [m for m in manual if m["target"] == target.name]
+        tfp = target_fingerprint(target, files, operators)
+        known = state["targets"].get(target.name, {})
+        if known.get("fingerprint") != tfp:  # its module, tests or settings changed: its mutants run again
+            for old in (db, sessions / f"{target.name}.manual.json"):
+                old.unlink(missing_ok=True)
+            known = state["targets"][target.name] = {"fingerprint": tfp, "revision": stamp}
+            state_path.write_text(json.dumps(state, indent=1))
         if args.plan:
-            target.timeout = state["timeouts"].get(target.name, 60.0)
-        elif target.name not in state["timeouts"]:
+            target.timeout = known.get("timeout", 60.0)
+        elif "timeout" not in known:
             outcome, seconds, out = run_tests(target, tree, None)
             if outcome != "passed":
                 print(f"{target.name}: its tests fail before any mutation:\n{out}", file=sys.stderr)
                 return 1
-            state["timeouts"][target.name] = round(max(60.0, 5.0 * seconds), 1)
+            known["timeout"] = round(max(60.0, 5.0 * seconds), 1)
             state_path.write_text(json.dumps(state, indent=1))
         if not args.plan:
-            target.timeout = state["timeouts"][target.name]
+            target.timeout = known["timeout"]
+        run_stamp = known["revision"]  # the revision its first mutant ran on (the same code by its fingerprint)
         write_cr_config(target, cfg)
         if not db.exists():
             init_session(target, tree, db, cfg, operators)
@@ -489,8 +511,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
         ran = run_manual(target, tree, mine, sessions / f"{target.name}.manual.json")
         _, pending = count_pending(db)
-        rows = [{**r, "revision": stamp} for r in collect(target, tree, db, ran, equivalent)]
-        summaries.append(summary_row(target, rows, stamp, pending))
+        rows = [{**r, "revision": run_stamp} for r in collect(target, tree, db, ran, equivalent)]
+        summaries.append(summary_row(target, rows, run_stamp, pending))
         all_rows += rows
         s = summaries[-1]
         print(f"  tried {s['tried']}: killed {s['killed']}, survived {s['survived']}, timed out {s['timed_out']}, "
@@ -499,6 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.plan:
         return 0
     prov = {"label": args.label, "revision": stamp, "clean": not dirty, "tree_fingerprint": fp,
+            "target_fingerprints": {t.name: state["targets"][t.name] for t in targets},
             "cosmic_ray": version("cosmic-ray"), "python": platform.python_version(),
             "started": started, "wall_seconds": round(time.perf_counter() - t0, 1),
             "command": "python benchmarks/mutation.py " + " ".join(argv if argv is not None else sys.argv[1:]),
