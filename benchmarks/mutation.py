@@ -169,11 +169,17 @@ class Target:
 
 def load_config() -> tuple[dict, list[Target], list[dict], list[dict]]:
     config = tomllib.loads((CONFIG_DIR / "targets.toml").read_text(encoding="utf-8"))
-    targets = [Target(t["name"], t["module"], list(t.get("functions", ["*"])), list(t["tests"]))
+    targets = [Target(t["name"], module_path(t["module"]), list(t.get("functions", ["*"])), list(t["tests"]))
                for t in config["target"]]
     manual = tomllib.loads((CONFIG_DIR / "manual.toml").read_text(encoding="utf-8")).get("mutant", [])
     equivalent = tomllib.loads((CONFIG_DIR / "equivalent.toml").read_text(encoding="utf-8")).get("equivalent", [])
     return config, targets, manual, equivalent
+
+
+def module_path(module: str | list[str]) -> str:
+    """A target's module: a path, or a list of paths (where a module moved), the first that exists."""
+    options = [module] if isinstance(module, str) else list(module)
+    return next((m for m in options if (ROOT / m).is_file()), options[0])
 
 
 def config_text() -> str:
