@@ -36,6 +36,15 @@ def test_paired_table_lists_methods_by_name_and_is_empty_without_the_measure():
     assert table["method"].tolist() == ["alpha", "mid", "zeta"]
     assert tables.paired_table(rows, "eval", "base", "spearman").empty
     assert tables.paired_table(rows.drop(columns="seed"), "eval", "base", "kendall").empty
+    one_seed = eval_rows({"base": [0.1], "alpha": [0.3]}, "kendall")
+    assert tables.paired_table(one_seed, "eval", "base", "kendall")["wins"].tolist() == [1]
+
+
+def test_paired_table_goes_on_past_a_task_without_the_baseline():
+    rows = pd.concat([eval_rows({"other": [0.1, 0.2], "new": [0.3, 0.3]}, "kendall").assign(target="a-first"),
+                      eval_rows({"base": [0.1, 0.2], "new": [0.3, 0.3]}, "kendall").assign(target="b-second")])
+    table = tables.paired_table(rows, "eval", "base", "kendall")
+    assert table["target"].tolist() == ["b-second"] and table["wins"].tolist() == [2]
 
 
 @FEW

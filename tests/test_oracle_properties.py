@@ -19,11 +19,12 @@ FAST = settings(max_examples=20, deadline=None, derandomize=True, database=None)
 
 def seeded_benchmark(n=40, k=3, nan_rows=()):
     """valid of seed j on element i is 50 + i/10 + j (so the seed an answer came from can be read
-    back); the mean is the table's valid; rows in `nan_rows` have only their last seed."""
+    back); the table's valid sits 0.25 above the seeds' mean; rows in `nan_rows` have only their
+    last seed."""
     seeds = 50 + np.arange(n)[:, None] / 10 + np.arange(k)[None, :]
     for i in nan_rows:
         seeds[i, :-1] = np.nan
-    valid = np.nanmean(seeds, axis=1)
+    valid = np.nanmean(seeds, axis=1) + 0.25  # the table's mean is not any one seed's result
     return LineBenchmark({"valid": valid, "test": valid - 1}, seeds=seeds, low={"valid": valid - 20, "test": valid - 21})
 
 
@@ -66,6 +67,12 @@ def test_seed_oracle_skips_seeds_that_were_not_run():
     bm = seeded_benchmark(nan_rows=range(40))
     oracle = Oracle(bm, "data", "valid", noise="seed", rng=np.random.default_rng(0))
     assert [seed_of(bm, i, oracle.evaluate(Request((i,))).value) for i in range(40)] == [2] * 40
+
+
+def test_an_evaluation_without_a_finish_time_is_entered_at_time_zero():
+    oracle = Oracle(seeded_benchmark(n=3), "data", "valid")
+    oracle.evaluate(Request((1,)))
+    assert oracle.ledger[0].finished_at == 0.0 and oracle.ledger[0].cost == 10.0
 
 
 def test_seed_oracle_answers_the_mean_where_no_seed_was_run_and_at_a_low_fidelity():
