@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nasbench_rank import spec
+from nasbench_rank.grid import spec
 
 FAST = settings(max_examples=30, deadline=None, derandomize=True, database=None)
 

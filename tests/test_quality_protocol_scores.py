@@ -7,7 +7,7 @@ from scipy import stats as sps
 from sklearn.base import BaseEstimator
 
 from nasbench_rank import plugins
-from nasbench_rank.evaluation import evaluate_predictor, precision_top, split
+from nasbench_rank.quality.protocol import evaluate_predictor, precision_top, split
 
 
 class ValidLookup(BaseEstimator):

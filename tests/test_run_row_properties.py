@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from line_space import LineBenchmark
-from nasbench_rank.search import censored_median, run_search, summarise
+from nasbench_rank.loop.runs import censored_median, run_search, summarise
 from nasbench_rank.spaces.base import Metric
 
 FAST = settings(max_examples=12, deadline=None, derandomize=True, database=None)
