@@ -79,8 +79,10 @@ def tree_files() -> list[str]:
 
 
 def revision() -> tuple[str, bool]:
+    """HEAD and whether the files that are copied and mutated differ from it (results/ is neither
+    copied nor counted: it holds this benchmark's own output)."""
     rev = git("rev-parse", "HEAD").strip()
-    dirty = bool(git("status", "--porcelain").strip())
+    dirty = bool(git("status", "--porcelain", "--", ".", ":(exclude)results").strip())
     return rev, dirty
 
 
