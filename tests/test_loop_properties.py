@@ -52,6 +52,11 @@ def test_clock_refuses_a_start_without_a_free_worker_and_zero_workers():
         Clock(0)
 
 
+def test_clock_is_one_worker_unless_told():
+    clock = Clock()
+    assert clock.workers == 1 and clock.free == 1 and clock.now == 0.0
+
+
 def test_clock_ties_finish_in_start_order():
     clock = Clock(3)
     for name in ("x", "y", "z"):
