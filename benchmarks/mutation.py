@@ -421,6 +421,19 @@ def _write_results(out: Path, summaries: list[dict], rows: list[dict], prov: dic
     fixes = restamp(old_runs + (prov if isinstance(prov, list) else [prov]))
     for item in summaries + rows:
         item["revision"] = fixes.get(item["revision"], item["revision"])
+    # equivalence is judged now, from the current equivalent.toml, and the counts follow the rows
+    equivalent = tomllib.loads((CONFIG_DIR / "equivalent.toml").read_text(encoding="utf-8")).get("equivalent", [])
+    for r in rows:
+        if r["outcome"] in ("survived", "equivalent"):
+            why = why_equivalent(r["module"], r["function"], r["operator"], r["before"], r["after"], equivalent)
+            r["outcome"], r["why_equivalent"] = ("equivalent", why) if why else ("survived", "")
+    for summary in summaries:
+        mine = [r for r in rows if r["module"] == summary["module"]]
+        count = {k: sum(r["outcome"] == k for r in mine)
+                 for k in ("killed", "survived", "timed_out", "incompetent", "equivalent", "stale")}
+        summary.update({k: count[k] for k in ("killed", "survived", "timed_out", "incompetent", "equivalent")})
+        summary["tried"] = len(mine) - count["stale"]
+        summary["score"] = score_of(count["killed"] + count["timed_out"], summary["tried"], count)
     summaries.sort(key=lambda s: s["module"])
     rows.sort(key=lambda r: (r["module"], str(r["function"]), int(r["line"] or 0), r["operator"]))
     total = {"module": "TOTAL", "scope": "", "tests": "",
