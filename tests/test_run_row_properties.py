@@ -9,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from line_space import LineBenchmark
-from nasbench_rank.loop.runs import censored_median, run_search, summarise
+from nasbench_rank.loop.oracle import Oracle
+from nasbench_rank.loop.protocol import Request
+from nasbench_rank.loop.runs import _summary, _trace, censored_median, run_search, summarise
 from nasbench_rank.spaces.base import Metric
 
 FAST = settings(max_examples=12, deadline=None, derandomize=True, database=None)
@@ -82,3 +84,39 @@ def test_summary_over_seeds_counts_never_at_the_budget_plus_one():
     assert out["reached_optimum"] == pytest.approx(2 / 3) and out["median_evals_to_optimum"] == 20.0
     assert out["mean_evals_to_optimum_censored"] == pytest.approx((10 + 20 + 101) / 3)
     assert out["median_evals_to_threshold"] == 5.0
+
+
+def test_run_row_reports_gpu_and_clock_hours_of_what_was_paid():
+    bm = bench([1.0, 5.0, 3.0, 5.0], [2.0, 1.0, 9.0, 4.0], "max")
+    run, trace = run_search(None, "random", dataset="data", table=bm, budget=3, seed=1)
+    assert run["gpu_hours"] == pytest.approx(30.0 / 3600) and run["clock_hours"] == pytest.approx(30.0 / 3600)
+    assert [r["gpu_hours"] for r in trace] == pytest.approx([10 / 3600, 20 / 3600, 30 / 3600])
+    run, _ = run_search(None, "random", dataset="data", table=bm, budget=4, seed=1, workers=2)
+    assert run["gpu_hours"] == pytest.approx(40.0 / 3600) and run["clock_hours"] == pytest.approx(20.0 / 3600)
+
+
+def summary_of(oracle, bm):
+    protocol = {"dataset": "data", "metric": "valid", "budget": 5}
+    return _summary(bm, oracle, _trace(oracle, protocol, 0, {}), protocol, 0, True)
+
+
+def test_a_run_without_a_full_fidelity_result_has_no_best_and_reaches_nothing():
+    bm = LineBenchmark({"valid": [1.0, 5.0], "test": [2.0, 1.0]}, low={"valid": [0.5, 0.6], "test": [0.4, 0.3]})
+    oracle = Oracle(bm, "data", "valid")
+    oracle.evaluate(Request((1,), 12), finished_at=6.0)
+    run = summary_of(oracle, bm)
+    assert (run["evals"], run["evals_12ep"], run["best_index"]) == (1, 1, -1)
+    assert math.isnan(run["best_metric"]) and math.isnan(run["best_valid"]) and math.isnan(run["best_test"])
+    assert not run["reached_optimum"] and not run["reached_threshold"]
+    assert run["clock_hours"] == pytest.approx(6.0 / 3600) and run["gpu_hours"] == pytest.approx(0.6 / 3600)
+    empty = summary_of(Oracle(bm, "data", "valid"), bm)
+    assert (empty["evals"], empty["clock_hours"], empty["gpu_hours"]) == (0, 0.0, 0.0)
+
+
+def test_censored_mean_needs_an_evaluation_budget():
+    runs = [{"best_test": 90.0, "reached_optimum": False, "evals_to_optimum": math.nan, "reached_threshold": False,
+             "evals_to_threshold": math.nan, "gpu_hours": 1.0, "fit_seconds_total": 0.0,
+             "search_seconds_per_eval": 0.1, "budget": ""}]
+    out = summarise(runs)
+    assert math.isnan(out["mean_evals_to_optimum_censored"]) and out["median_evals_to_optimum"] == math.inf
+    assert out["best_test_std"] == 0.0 and out["seeds"] == 1
