@@ -49,7 +49,7 @@ def test_run_row_reports_the_first_evaluation_at_the_optimum_and_at_the_threshol
             to_threshold = step
         assert trace[step - 1]["best_index"] == best_so_far
     assert run["best_index"] == best_so_far and run["best_metric"] == pytest.approx(valid[best_so_far])
-    assert run["best_test"] == test[best_so_far]
+    assert run["best_test"] == test[best_so_far] and run["best_valid"] == valid[best_so_far]
     assert run["optimum_metric"] == optimum and run["threshold"] == threshold
     assert run["optimum_test"] == test[valid.index(optimum)]  # the optimum's first element
     assert run["evals_to_optimum"] == to_optimum or (math.isnan(run["evals_to_optimum"]) and math.isnan(to_optimum))
@@ -109,6 +109,13 @@ def test_a_run_without_a_full_fidelity_result_has_no_best_and_reaches_nothing():
     assert math.isnan(run["best_metric"]) and math.isnan(run["best_valid"]) and math.isnan(run["best_test"])
     assert not run["reached_optimum"] and not run["reached_threshold"]
     assert run["clock_hours"] == pytest.approx(6.0 / 3600) and run["gpu_hours"] == pytest.approx(0.6 / 3600)
+    no_valid = LineBenchmark({"loss": [3.0, 1.0]}, metrics={"loss": Metric("loss", "min")})
+    no_valid.default_metric = "loss"
+    oracle = Oracle(no_valid, "data", "loss")
+    oracle.evaluate(Request((1,)))
+    protocol = {"dataset": "data", "metric": "loss", "budget": 5}
+    run = _summary(no_valid, oracle, _trace(oracle, protocol, 0, {}), protocol, 0, True)
+    assert run["best_metric"] == 1.0 and math.isnan(run["best_valid"]) and run["report_metric"] == "loss"
     empty = summary_of(Oracle(bm, "data", "valid"), bm)
     assert (empty["evals"], empty["clock_hours"], empty["gpu_hours"]) == (0, 0.0, 0.0)
 
