@@ -67,6 +67,8 @@ def test_precision_top_is_the_share_of_the_true_top_found_ties_counting_as_top()
     pred = truth.copy()
     pred[[99, 98]] = -1  # two of the true top five missed
     assert precision_top(pred, truth) == pytest.approx(3 / 5)
+    twenty = np.arange(20.0)
+    assert precision_top(np.r_[twenty[:18], -1.0, 19.0], twenty) == 1.0  # k = 1 of 20: only the best counts
     ties = np.array([1.0] * 3 + [0.0] * 17)  # k = 1 of 20; any of the three tied best counts
     assert precision_top(np.array([0.0, 5.0] + [0.0] * 18), ties) == 1.0
     assert precision_top(np.arange(21.0), np.arange(21.0), fraction=0.1) == 1.0  # k = ceil(2.1) = 3
