@@ -66,8 +66,8 @@ class ChainBenchmark(Benchmark):
     name = "chain"
     datasets = ("easy", "hard")
     metrics = {
-        "valid": Metric("valid", "max", "validation accuracy", unit="%"),
-        "test": Metric("test", "max", "test accuracy", unit="%"),
+        "valid": Metric("valid", "max", "validation accuracy (%)"),
+        "test": Metric("test", "max", "test accuracy (%)"),
         "params": Metric("params", "min", "parameters"),
     }
     default_metric = "valid"
