@@ -108,7 +108,7 @@ def test_the_plugin_in_twenty_lines_registers_and_ranks_cells(monkeypatch, table
     monkeypatch.setattr(plugins, "build_manager", lambda extra=(): original(tuple(extra) + (("readme", Plugin),)))
     plugins.get_plugins.cache_clear()
     try:
-        from nasbench_rank.evaluation import evaluate_predictor
+        from nasbench_rank.quality.protocol import evaluate_predictor
 
         name = re.search(r'register\("([^"]+)"', code).group(1)
         rows = evaluate_predictor(name, pool="functional", n_train=100, n_test=500, metric="valid", table=table)

@@ -96,7 +96,7 @@ def test_register_searches_documents_the_methods_and_view_the_runner_uses():
 
 
 def test_register_searches_example_runs_through_run_search_and_is_read_only_as_documented(with_plugin, table):
-    from nasbench_rank.search import run_search
+    from nasbench_rank.loop.runs import run_search
 
     example = _example("register_searches")
     log: set[str] = set()
@@ -117,8 +117,8 @@ def test_register_searches_example_runs_through_run_search_and_is_read_only_as_d
 
 
 def test_register_predictors_example_runs_in_eval_and_search_and_is_read_only_as_documented(with_plugin, table):
-    from nasbench_rank.evaluation import evaluate_predictor
-    from nasbench_rank.search import run_search
+    from nasbench_rank.quality.protocol import evaluate_predictor
+    from nasbench_rank.loop.runs import run_search
 
     example = _example("register_predictors")
     log: set[str] = set()

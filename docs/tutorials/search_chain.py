@@ -1,6 +1,6 @@
 """One search of the chain space from Python: the framework's loop, a built-in strategy."""
 
-from nasbench_rank.search import run_search
+from nasbench_rank.loop.runs import run_search
 
 run, trace = run_search(None, "local", space="chain", dataset="easy", budget=30, seed=0)
 print(f"best test {run['best_test']:.2f}% after {run['evals']} evaluations; "
