@@ -77,7 +77,8 @@ def default_runner(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
             optional["space"] = space
         row, trace = run_search(
             s["predictor"], s["search"], dataset=s["dataset"], budget=s["budget"], metric=s["metric"], seed=s["seed"],
-            predictor_kwargs=s["predictor_kwargs"] or None, search_kwargs=s["search_kwargs"] or None, **optional)
+            predictor_kwargs=s["predictor_kwargs"] or None, search_kwargs=s["search_kwargs"] or None,
+            isolation="in-process" if s.get("in_process") else "process", **optional)
         return {"rows": [row], "trace": trace}
     raise UserError(f"unknown cell kind {kind!r}")
 
