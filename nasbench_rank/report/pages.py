@@ -1,0 +1,325 @@
+"""Documentation pages generated from committed result folders: nothing in them is typed by hand.
+
+    nasbench-rank leaderboard results/NAME --pages docs/results/ [--headline README.md]
+
+writes `docs/results/NAME.md` (and its figures under `docs/results/NAME/`) from what
+`results/NAME/` holds: the spec that ran there (its newest run manifest), the revisions and table its
+rows name, the protocol of its pools and spaces, and the leaderboard the same command has just
+written into `results/NAME/leaderboard/`. The pools' facts (within-class spread, twin shares) come
+from `results/pool_facts.csv` (`benchmarks/pool_facts.py`). `--headline` replaces the block between
+`HEADLINE_BEGIN` and `HEADLINE_END` of a Markdown file with the headline tables of the folder.
+
+A page is a pure function of files in the repository (the leaderboard's CSV and Markdown, the run
+manifests, the pool facts), so a test regenerates every committed page and compares it byte for byte.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+import shutil
+import tomllib
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..atomic import write_text
+from ..errors import UserError
+
+HEADLINE_BEGIN = "<!-- BEGIN generated: headline -->"
+HEADLINE_END = "<!-- END generated: headline -->"
+POOL_FACTS = Path("results") / "pool_facts.csv"
+LEADERBOARD = "leaderboard"
+DATASET_NAMES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagenet16": "ImageNet16-120"}
+#: What the functional classes merge, stated wherever the leak-free pool is named.
+FUNCTIONAL_RULE = ("one cell per functional class. Cells are merged by an expression rule, not by graph "
+                   "isomorphism: a `none` edge is zero, `skip_connect` is the identity, an operation fed only by "
+                   "zero is zero, and sums are order-free; two cells with the same expression compute the same "
+                   "function of their input. Each class is represented by its cell with the lowest NAS-Bench-201 "
+                   "index. Trained networks of one class still differ (a convolution fed by a zero node still "
+                   "outputs a learned constant)")
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            return list(csv.DictReader(fh))
+    except FileNotFoundError:
+        return []
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _newest_manifest(folder: Path) -> dict[str, Any]:
+    """The newest run manifest of `folder` that names its spec (the spec that last ran there)."""
+    for path in sorted((folder / "runs").glob("*.json"), reverse=True):
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(manifest, dict) and manifest.get("spec_text"):
+            return manifest
+    return {}
+
+
+def _spec_facts(folder: Path) -> tuple[str, str, str]:
+    """(spec name, spec path, description) of the spec that last ran into `folder`."""
+    manifest = _newest_manifest(folder)
+    if not manifest:
+        return folder.name, "", ""
+    try:
+        data = tomllib.loads(manifest["spec_text"])
+    except tomllib.TOMLDecodeError:
+        data = {}
+    return str(manifest.get("spec_name", folder.name)), str(manifest.get("spec", "")), str(data.get("description", ""))
+
+
+def pool_facts(root: Path) -> dict[str, Any]:
+    """The facts of `results/pool_facts.csv` under `root`: functional spread per dataset, pool sizes,
+    twin shares per pool ({} when the file is missing)."""
+    facts: dict[str, Any] = {"spread": {}, "size": {}, "twins": {}}
+    rows = _read_csv(root / POOL_FACTS)
+    for row in rows:
+        if row.get("fact") == "functional_spread":
+            facts["spread"][row["dataset"]] = row
+        elif row.get("fact") == "pool_size":
+            facts["size"][row["pool"]] = int(_num(row["cells"]))
+        elif row.get("fact") == "twin_share":
+            facts["twins"][row["pool"]] = row
+    return facts if rows else {}
+
+
+def functional_text(facts: dict[str, Any]) -> str:
+    """The leak-free pool's rule and the measured within-class spread (CIFAR-10 validation accuracy)."""
+    text = f"**Pool `functional` (NAS-Bench-201)**: {FUNCTIONAL_RULE}."
+    spread = (facts or {}).get("spread", {}).get("cifar10")
+    if spread:
+        size = facts["size"].get("functional")
+        text += (f" Over the {int(_num(spread['classes_with_copies'])):,} classes with two or more cells"
+                 + (f" (of {size:,})" if size else "") +
+                 f", the CIFAR-10 validation accuracy spreads within a class (max - min) by a median "
+                 f"{_num(spread['range_median']):.2f} points and up to {_num(spread['range_max']):.1f}"
+                 f" (`benchmarks/pool_facts.py`). \"Leak-free\" means no test cell computes the same "
+                 f"expression as a training cell, not that no test cell has a close twin.")
+    return text
+
+
+def _twin_text(facts: dict[str, Any], pool: str, sizes: set[tuple[str, str]] | None = None) -> str:
+    """The measured share of test cells with a functional twin in training, for `pool`'s split (only
+    when the folder's split sizes `sizes` are the measured one's)."""
+    row = (facts or {}).get("twins", {}).get(pool)
+    if not row:
+        return ""
+    n_train = int(_num(row["n_train"]))
+    n_test = facts["size"].get(pool, 0) - n_train if row["n_test"] == "rest" else int(_num(row["n_test"]))
+    shown = row["n_test"] if row["n_test"] == "rest" else n_test
+    if sizes is not None and sizes != {(n_train, n_test)}:
+        return ""
+    return (f" With {n_train} training / {shown} test cells, {100 * _num(row['share_mean']):.0f}% of the "
+            f"test cells (seeds {row['seeds']}: {100 * _num(row['share_min']):.0f}-{100 * _num(row['share_max']):.0f}%) "
+            f"compute the same function as a training cell (`benchmarks/pool_facts.py`).")
+
+
+def protocol_lines(eval_rows: list[dict[str, str]], search_rows: list[dict[str, str]], facts: dict[str, Any]) -> list[str]:
+    """What the folder's protocols measure, one paragraph each, from the settings its rows name."""
+    out: list[str] = []
+    pools = sorted({(r.get("space") or "nb201", r.get("pool", "")) for r in eval_rows})
+    for space, pool in pools:
+        about = next((r.get("pool_about", "") for r in eval_rows
+                      if (r.get("space") or "nb201") == space and r.get("pool") == pool), "")
+        if space == "nb201" and pool == "functional":
+            out.append(functional_text(facts))
+        elif space == "nb201" and pool in ("full", "unique"):
+            extra = " (one cell per benchmark `unique_id`)" if pool == "unique" else ""
+            sizes = {(int(_num(r.get("n_train"))), int(_num(r.get("n_test")))) for r in eval_rows
+                     if (r.get("space") or "nb201") == space and r.get("pool") == pool}
+            out.append(f"**Pool `{pool}` (NAS-Bench-201)**: {about or pool}{extra}.{_twin_text(facts, pool, sizes)}")
+        else:
+            out.append(f"**Pool `{pool}` ({space})**: {about or pool}.")
+    if eval_rows:
+        metrics = sorted({(r.get("metric", ""), r.get("score_metric", "") or r.get("metric", "")) for r in eval_rows})
+        said = "; ".join(f"trained on `{m}`, scored on `{s}`" for m, s in metrics)
+        out.append(f"**Predictor quality**: {said}; training cells drawn with `numpy.random.default_rng(seed)` from "
+                   "the pool, scored on held-out cells of the same pool; a transfer row scores the same fit on "
+                   "another dataset without refitting.")
+    if search_rows:
+        oracles = sorted({r.get("oracle", "") or "mean" for r in search_rows})
+        metrics = sorted({r.get("metric", "") for r in search_rows})
+        out.append(f"**Search**: search metric {', '.join(f'`{m}`' for m in metrics)}; labels: "
+                   f"{', '.join(oracles)} (`mean`: the mean over training seeds). The best cell is the incumbent "
+                   "by the search's own metric; its test value is reported beside it.")
+    return out
+
+
+def _revisions(rows: Iterable[dict[str, str]]) -> list[str]:
+    return sorted({r.get("source_revision", "") or "(none recorded)" for r in rows})
+
+
+def _cells_line(cells: list[dict[str, str]]) -> str:
+    asked = sum(int(_num(c.get("asked")) or 0) for c in cells)
+    finished = sum(int(_num(c.get("finished")) or 0) for c in cells)
+    failed = sum(int(_num(c.get("failed")) or 0) for c in cells)
+    return f"{finished} of {asked} cells finished, {failed} failed"
+
+
+def _demote(markdown: str) -> str:
+    """The leaderboard's Markdown one heading level down (the page has its own title)."""
+    lines = markdown.splitlines()
+    return "\n".join(("#" + line) if re.match(r"#+ ", line) else line for line in lines).strip("\n") + "\n"
+
+
+def figures(folder: Path) -> list[Path]:
+    return sorted((folder / LEADERBOARD).glob("*.png"))
+
+
+def result_page(folder: Path, root: Path, pages_dir: str = "docs/results") -> str:
+    """The Markdown page of result folder `folder` (paths in it relative to the repository `root`)."""
+    board = folder / LEADERBOARD
+    md = board / "leaderboard.md"
+    if not md.is_file():
+        raise UserError(f"no leaderboard in {folder}: run 'nasbench-rank leaderboard {folder}' first")
+    rel = folder.resolve().relative_to(root.resolve()).as_posix() if folder.resolve().is_relative_to(root.resolve()) else folder.as_posix()
+    name, spec_path, description = _spec_facts(folder)
+    eval_rows = _read_csv(board / "eval_rows.csv")
+    search_rows = _read_csv(board / "search_rows.csv")
+    rows = eval_rows + search_rows
+    tables = sorted({r.get("table_sha256", "") for r in rows if r.get("table_sha256")})
+    revisions = _revisions(rows)
+    dirty = [r for r in revisions if r.endswith("+dirty")]
+    lines = [f"<!-- generated from {rel} by `nasbench-rank leaderboard {rel} --pages {pages_dir}`: "
+             "edit the spec or the generator, not this page -->", "", f"# {name}", ""]
+    if description:
+        lines += [description[0].upper() + description[1:] + ".", ""]
+    lines += ["Regenerate (a clean checkout; finished cells are kept, so this only reruns what is missing):", "",
+              "```bash", f"nasbench-rank bench {spec_path or f'benchmarks/{name}.toml'} --out {rel}",
+              f"nasbench-rank leaderboard {rel} --pages {pages_dir}", "```", ""]
+    lines.append(f"Cells: {_cells_line(_read_csv(board / 'cells.csv'))}. Source revision"
+                 f"{'s' if len(revisions) > 1 else ''}: {', '.join(f'`{r}`' for r in revisions)}"
+                 + (f" ({len(dirty)} from a tree with uncommitted changes)" if dirty else "")
+                 + (f". Table sha256: {', '.join(f'`{t[:16]}...`' for t in tables)}." if tables else "."))
+    lines += ["", "## Protocol", ""]
+    for paragraph in protocol_lines(eval_rows, search_rows, pool_facts(root)):
+        lines += [paragraph, ""]
+    lines += [_demote(md.read_text(encoding="utf-8"))]
+    shown = figures(folder)
+    if shown:
+        lines += ["## Figures", ""]
+        lines += [f"![{p.stem}]({name}/{p.name})\n" for p in shown]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+# ---- the README's headline -----------------------------------------------------------------------
+
+def _stat(row: dict[str, str] | None, digits: int, scale: float = 1.0) -> str:
+    if not row or not math.isfinite(_num(row.get("median"))):
+        return "-"
+    m, lo, hi = (_num(row.get(k)) * scale for k in ("median", "median_boot95_low", "median_boot95_high"))
+    return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def _km(row: dict[str, str] | None) -> str:
+    if not row:
+        return "-"
+    med = _num(row.get("km_median"))
+    return f"{med:.0f} ({int(_num(row['reached']))}/{int(_num(row['n']))})" if math.isfinite(med) else \
+        f"- ({int(_num(row['reached']))}/{int(_num(row['n']))})"
+
+
+def headline(folder: Path, root: Path, pages_dir: str = "docs/results") -> str:
+    """The headline tables of a result folder (the article grid): predictor quality per target and
+    search per dataset, medians over seeds with 95% bootstrap intervals, from its leaderboard CSVs."""
+    board = folder / LEADERBOARD
+    evals = _read_csv(board / "leaderboard_eval.csv")
+    searches = _read_csv(board / "leaderboard_search.csv")
+    if not evals and not searches:
+        raise UserError(f"no leaderboard CSVs in {board}: run 'nasbench-rank leaderboard {folder}' first")
+    rel = folder.resolve().relative_to(root.resolve()).as_posix() if folder.resolve().is_relative_to(root.resolve()) else folder.as_posix()
+    name = _spec_facts(folder)[0]
+    out = [HEADLINE_BEGIN,
+           f"<!-- generated from {rel} by `nasbench-rank leaderboard {rel} --pages {pages_dir} --headline README.md` -->",
+           ""]
+    if evals:
+        ev = {(r["predictor"], r["target"], r["measure"]): r for r in evals}
+        first = evals[0]
+        targets = list(dict.fromkeys(r["target"] for r in evals))
+        predictors = list(dict.fromkeys(r["predictor"] for r in evals))
+        twins = _twin_text(pool_facts(root), first["pool"]) if first.get("pool") in ("full", "unique") else ""
+        out += [f"**Predictor quality**: Kendall tau-b, median over {first['n']} seeds [95% bootstrap interval]; "
+                f"pool `{first['pool']}`, {first['n_train']} training / {first['n_test']} test cells, metric "
+                f"`{first['metric']}`, fitted on {DATASET_NAMES.get(first['source'], first['source'])}, other datasets "
+                f"zero-shot.{twins}", "",
+                "| predictor | " + " | ".join(DATASET_NAMES.get(t, t) for t in targets) + " |",
+                "|---|" + "---|" * len(targets)]
+        for p in predictors:
+            out.append(f"| {p} | " + " | ".join(_stat(ev.get((p, t, "kendall")), 3) for t in targets) + " |")
+        out.append("")
+    if searches:
+        se = {(r["predictor"] or "-", r["search"], r["dataset"], r["measure"]): r for r in searches}
+        methods = list(dict.fromkeys((r["predictor"] or "-", r["search"]) for r in searches))
+        datasets = list(dict.fromkeys(r["dataset"] for r in searches))
+        first = searches[0]
+        thresholds = {r.get("dataset", ""): r.get("threshold", "") for r in _read_csv(board / "search_rows.csv")}
+        said = ", ".join(f"{DATASET_NAMES.get(d, d)} {_num(thresholds[d]):g}" for d in datasets
+                         if math.isfinite(_num(thresholds.get(d))))
+        out += [f"**Search**: best test accuracy (%) after {first['budget']} evaluations, median over "
+                f"{first['n']} seeds [95% bootstrap interval], and evaluations until the best test accuracy "
+                f"reaches the threshold{f' ({said})' if said else ''} "
+                "(Kaplan-Meier median, reached k/n); predictors pretrained on "
+                f"{first['n_train'] or '-'} {DATASET_NAMES.get(first['source'], first['source'] or '-')} cells, search metric "
+                f"`{first['metric']}`.", "",
+                "| predictor | search | " + " | ".join(DATASET_NAMES.get(d, d) for d in datasets) + " |",
+                "|---|---|" + "---|" * len(datasets)]
+        for p, s in methods:
+            cells = [f"{_stat(se.get((p, s, d, 'best_test')), 2)}; {_km(se.get((p, s, d, 'evals_to_threshold')))}"
+                     for d in datasets]
+            out.append(f"| {p} | {s} | " + " | ".join(cells) + " |")
+        out.append("")
+    revisions = _revisions(_read_csv(board / "eval_rows.csv") + _read_csv(board / "search_rows.csv"))
+    out += [f"Source revision{'s' if len(revisions) > 1 else ''}: {', '.join(f'`{r}`' for r in revisions)}. "
+            f"All tables, cell counts and figures: [{pages_dir}/{name}.md]({pages_dir}/{name}.md).", "", HEADLINE_END]
+    return "\n".join(out) + "\n"
+
+
+def replace_block(text: str, block: str, path: str = "the file") -> str:
+    """`text` with the part from HEADLINE_BEGIN to HEADLINE_END (markers included) replaced by `block`."""
+    start, end = text.find(HEADLINE_BEGIN), text.find(HEADLINE_END)
+    if start < 0 or end < start:
+        raise UserError(f"{path} has no '{HEADLINE_BEGIN}' ... '{HEADLINE_END}' block to replace")
+    return text[:start] + block.rstrip("\n") + text[end + len(HEADLINE_END):]
+
+
+def write_pages(folder: str | Path, pages_dir: str | Path, headline_file: str | Path | None = None,
+                root: str | Path = ".") -> list[Path]:
+    """Write the page of `folder` (and its figures) into `pages_dir`, and its headline into the marked
+    block of `headline_file`; return the files written."""
+    folder, pages, root = Path(folder), Path(pages_dir), Path(root)
+    if not folder.is_dir():
+        raise UserError(f"--pages needs a results folder, got {folder}")
+    pages_rel = pages.as_posix().rstrip("/")
+    text = result_page(folder, root, pages_rel)
+    name = _spec_facts(folder)[0]
+    written = [pages / f"{name}.md"]
+    write_text(written[0], text)
+    figure_dir = pages / name
+    if figure_dir.exists():
+        for old in figure_dir.glob("*.png"):
+            old.unlink()
+    for png in figures(folder):
+        figure_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(png, figure_dir / png.name)
+        written.append(figure_dir / png.name)
+    if headline_file is not None:
+        target = Path(headline_file)
+        try:
+            current = target.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"cannot read {target}: {exc.strerror or exc}") from None
+        write_text(target, replace_block(current, headline(folder, root, pages_rel), str(target)))
+        written.append(target)
+    return written

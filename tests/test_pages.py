@@ -1,0 +1,104 @@
+"""Generated result pages: every committed page, its figures and the README's headline block are what
+the generator writes from the committed result folders; the protocol text states what the pools hold."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from nasbench_rank.errors import UserError
+from nasbench_rank.report import pages
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs" / "results"
+COMMITTED_PAGES = sorted(p for p in DOCS.glob("*.md") if (ROOT / "results" / p.stem / "leaderboard").is_dir()) \
+    if DOCS.is_dir() else []
+
+
+def test_result_pages_exist_for_committed_folders():
+    assert COMMITTED_PAGES, "no generated page under docs/results/ for any results/<name>/leaderboard"
+
+
+@pytest.mark.parametrize("page", COMMITTED_PAGES, ids=lambda p: p.stem)
+def test_committed_page_is_what_the_generator_writes(page: Path):
+    folder = ROOT / "results" / page.stem
+    expected = pages.result_page(folder, ROOT, "docs/results")
+    assert page.read_text(encoding="utf-8") == expected, (
+        f"{page.relative_to(ROOT)} differs from what the generator writes; rerun "
+        f"'nasbench-rank leaderboard results/{page.stem} --pages docs/results'")
+    for png in pages.figures(folder):
+        copy = DOCS / page.stem / png.name
+        assert copy.read_bytes() == png.read_bytes(), f"{copy} differs from {png}"
+    linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", expected)
+    assert all((DOCS / link).is_file() for link in linked)
+
+
+def test_readme_headline_block_is_generated_from_the_article_folder():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = readme.find(pages.HEADLINE_BEGIN), readme.find(pages.HEADLINE_END)
+    assert 0 <= start < end, "README.md lacks the generated headline block"
+    block = readme[start:end + len(pages.HEADLINE_END)] + "\n"
+    assert block == pages.headline(ROOT / "results" / "article", ROOT, "docs/results")
+
+
+def test_functional_pool_text_states_rule_representative_and_measured_spread():
+    facts = pages.pool_facts(ROOT)
+    text = pages.functional_text(facts)
+    for phrase in ("not by graph isomorphism", "`none` edge is zero", "`skip_connect` is the identity",
+                   "order-free", "lowest NAS-Bench-201 index"):
+        assert phrase in text
+    spread = facts["spread"]["cifar10"]
+    assert f"median {float(spread['range_median']):.2f} points" in text
+    assert f"up to {float(spread['range_max']):.1f}" in text
+
+
+def test_pool_facts_spread_is_computed_from_the_table(table):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pool_facts", ROOT / "benchmarks" / "pool_facts.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    from nasbench_rank import space
+
+    classes = space.functional_classes()[0][space.ordinals(table.cells)]
+    rows = {r["dataset"]: r for r in module.spread_rows(table, classes)}
+    committed = pages.pool_facts(ROOT)["spread"]
+    for dataset, row in rows.items():
+        assert float(committed[dataset]["range_median"]) == pytest.approx(row["range_median"])
+        assert float(committed[dataset]["range_max"]) == pytest.approx(row["range_max"])
+
+
+def test_page_names_every_revision_and_says_when_one_is_dirty(tmp_path):
+    folder = tmp_path / "results" / "demo"
+    board = folder / "leaderboard"
+    board.mkdir(parents=True)
+    (board / "leaderboard.md").write_text("# Leaderboard\n\n## Predictor quality\n\n| a |\n|---|\n| 1 |\n")
+    (board / "eval_rows.csv").write_text(
+        "space,pool,pool_about,metric,score_metric,source_revision,table_sha256\n"
+        "nb201,full,every element,test,test,abc,ff00\n"
+        "nb201,full,every element,test,test,abc+dirty,ff00\n")
+    (board / "cells.csv").write_text("config,kind,label,asked,finished,failed\nx,eval,x,2,2,0\n")
+    (folder / "runs").mkdir()
+    (folder / "runs" / "1.json").write_text(json.dumps(
+        {"spec": "benchmarks/demo.toml", "spec_name": "demo", "spec_text": 'name = "demo"\ndescription = "a demo"\n'}))
+    text = pages.result_page(folder, tmp_path)
+    assert "`abc`, `abc+dirty` (1 from a tree with uncommitted changes)" in text
+    assert "nasbench-rank bench benchmarks/demo.toml --out results/demo" in text
+    assert "2 of 2 cells finished, 0 failed" in text
+    assert "### Predictor quality" in text and "# Leaderboard" not in text
+
+
+def test_headline_block_replacement_needs_both_markers():
+    block = f"{pages.HEADLINE_BEGIN}\nnew\n{pages.HEADLINE_END}\n"
+    text = f"intro\n{pages.HEADLINE_BEGIN}\nold\n{pages.HEADLINE_END}\nrest\n"
+    assert pages.replace_block(text, block) == f"intro\n{pages.HEADLINE_BEGIN}\nnew\n{pages.HEADLINE_END}\nrest\n"
+    with pytest.raises(UserError, match="no '<!-- BEGIN generated: headline -->'"):
+        pages.replace_block("no markers here\n", block)
+
+
+def test_page_of_a_folder_without_leaderboard_is_refused(tmp_path):
+    with pytest.raises(UserError, match="no leaderboard"):
+        pages.result_page(tmp_path, tmp_path)
