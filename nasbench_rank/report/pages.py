@@ -137,8 +137,9 @@ def protocol_lines(eval_rows: list[dict[str, str]], search_rows: list[dict[str, 
             out.append(functional_text(facts))
         elif space == "nb201" and pool in ("full", "unique"):
             extra = " (one cell per benchmark `unique_id`)" if pool == "unique" else ""
-            sizes = {(int(_num(r.get("n_train"))), int(_num(r.get("n_test")))) for r in eval_rows
+            sizes = {(r.get("n_train"), r.get("n_test")) for r in eval_rows
                      if (r.get("space") or "nb201") == space and r.get("pool") == pool}
+            sizes = {(int(_num(a)), int(_num(b))) for a, b in sizes if math.isfinite(_num(a)) and math.isfinite(_num(b))}
             out.append(f"**Pool `{pool}` (NAS-Bench-201)**: {about or pool}{extra}.{_twin_text(facts, pool, sizes)}")
         else:
             out.append(f"**Pool `{pool}` ({space})**: {about or pool}.")
