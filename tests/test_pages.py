@@ -36,12 +36,14 @@ def test_committed_page_is_what_the_generator_writes(page: Path):
     assert all((DOCS / link).is_file() for link in linked)
 
 
-def test_readme_headline_block_is_generated_from_the_article_folder():
+def test_readme_headline_block_is_what_the_generator_writes_from_its_folder():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     start, end = readme.find(pages.HEADLINE_BEGIN), readme.find(pages.HEADLINE_END)
     assert 0 <= start < end, "README.md lacks the generated headline block"
     block = readme[start:end + len(pages.HEADLINE_END)] + "\n"
-    assert block == pages.headline(ROOT / "results" / "article", ROOT, "docs/results")
+    source = re.search(r"generated from (results/[A-Za-z0-9._-]+) ", block)
+    assert source, "the headline block does not name the folder it was generated from"
+    assert block == pages.headline(ROOT / source.group(1), ROOT, "docs/results")
 
 
 def test_functional_pool_text_states_rule_representative_and_measured_spread():
