@@ -16,6 +16,8 @@ Rows (results/pool_facts.csv, one per fact, each with the table's provenance):
   pool unique 900 / the rest, pool functional 900 / the rest (0 by construction).
 
     python benchmarks/pool_facts.py
+
+It also writes the page that states these facts, docs/concepts/pools.md (`report.pages.pools_page`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 from nasbench_rank import atomic, bench, space
 from nasbench_rank.evaluation import pool_indices, split
 from nasbench_rank.provenance import provenance
+from nasbench_rank.report.pages import write_pools_page
 
 SEEDS = range(10)
 SPLITS = (("full", 900, 100), ("unique", 900, None), ("functional", 900, None))
@@ -67,6 +70,8 @@ def main() -> None:
     prov = provenance(table)
     rows = [{**row, **prov} for row in rows]
     atomic.write_csv(args.out, rows)
+    if args.out == parser.get_default("out"):
+        print(f"wrote {args.out} and {write_pools_page('.')}")
     for row in rows:
         print({k: v for k, v in row.items() if k not in prov})
 

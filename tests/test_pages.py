@@ -104,3 +104,9 @@ def test_headline_block_replacement_needs_both_markers():
 def test_page_of_a_folder_without_leaderboard_is_refused(tmp_path):
     with pytest.raises(UserError, match="no leaderboard"):
         pages.result_page(tmp_path, tmp_path)
+
+
+def test_pools_page_is_what_the_generator_writes_from_the_pool_facts():
+    page = ROOT / pages.POOLS_PAGE
+    assert page.read_text(encoding="utf-8") == pages.pools_page(ROOT), \
+        "docs/concepts/pools.md differs from its generator; rerun 'python benchmarks/pool_facts.py'"

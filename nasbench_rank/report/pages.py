@@ -324,3 +324,51 @@ def write_pages(folder: str | Path, pages_dir: str | Path, headline_file: str | 
         write_text(target, replace_block(current, headline(folder, root, pages_rel), str(target)))
         written.append(target)
     return written
+
+
+# ---- the pools page ------------------------------------------------------------------------------
+
+POOLS_PAGE = Path("docs") / "concepts" / "pools.md"
+
+
+def pools_page(root: str | Path = ".") -> str:
+    """`docs/concepts/pools.md`: what each NB201 pool holds and what "leak-free" does and does not
+    mean, every number from `results/pool_facts.csv` (written with it by `benchmarks/pool_facts.py`)."""
+    facts = pool_facts(Path(root))
+    if not facts:
+        raise UserError(f"no {POOLS_PAGE.as_posix()} without {POOL_FACTS.as_posix()}: run 'python benchmarks/pool_facts.py'")
+    size = facts["size"]
+    lines = ["<!-- generated from results/pool_facts.csv by `python benchmarks/pool_facts.py`: edit the script or "
+             "nasbench_rank/report/pages.py, not this page -->", "", "# Pools: what leak-free means", "",
+             "A predictor-quality protocol draws its training and test cells from a *pool*. Where two cells of the "
+             "pool compute the same function, one can land in training and its twin in the test set, and the score "
+             "rewards remembering instead of predicting. The NAS-Bench-201 pools:", "",
+             "| pool | cells | what it holds | test cells with a functional twin in training |", "|---|---|---|---|"]
+    about = {"full": "every cell of the space (the reference article's protocol)",
+             "unique": "the first cell of each benchmark `unique_id` (the literature's protocol)",
+             "functional": "one cell per functional class, the one with the lowest NAS-Bench-201 index (the leak-free headline)"}
+    for pool in ("full", "unique", "functional"):
+        row = facts["twins"].get(pool)
+        twins = (f"{100 * _num(row['share_mean']):.1f}% ({row['n_train'] if not math.isfinite(_num(row['n_train'])) else int(_num(row['n_train']))} "
+                 f"training / {row['n_test'] if row['n_test'] == 'rest' else int(_num(row['n_test']))} test cells, "
+                 f"seeds {row['seeds']}: {100 * _num(row['share_min']):.1f}-{100 * _num(row['share_max']):.1f}%)") if row else "-"
+        lines.append(f"| `{pool}` | {size.get(pool, 0):,} | {about[pool]} | {twins} |")
+    lines += ["", "## The functional classes", "", functional_text(facts), "",
+              "The within-class spread of validation accuracy, over the classes with two or more cells (max - min "
+              "within a class, in points):", "",
+              "| dataset | classes | classes with two or more cells | median spread | largest spread |",
+              "|---|---|---|---|---|"]
+    for dataset, row in facts["spread"].items():
+        lines.append(f"| {DATASET_NAMES.get(dataset, dataset)} | {int(_num(row['classes'])):,} | "
+                     f"{int(_num(row['classes_with_copies'])):,} | {_num(row['range_median']):.2f} | "
+                     f"{_num(row['range_max']):.1f} |")
+    lines += ["", "Other spaces: NAS-Bench-Graph's pool `functional` holds one architecture per class of the "
+              "package's own `valid_hash`; FCNet defines no equivalence, so its `functional` pool is every "
+              "configuration and no test configuration has a twin.", ""]
+    return "\n".join(lines)
+
+
+def write_pools_page(root: str | Path = ".") -> Path:
+    path = Path(root) / POOLS_PAGE
+    write_text(path, pools_page(root))
+    return path
