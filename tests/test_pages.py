@@ -110,3 +110,13 @@ def test_pools_page_is_what_the_generator_writes_from_the_pool_facts():
     page = ROOT / pages.POOLS_PAGE
     assert page.read_text(encoding="utf-8") == pages.pools_page(ROOT), \
         "docs/concepts/pools.md differs from its generator; rerun 'python benchmarks/pool_facts.py'"
+
+
+def test_zero_shot_matrix_has_a_row_per_source_and_a_column_per_target():
+    board = [{"predictor": "xgb", "variant": "", "n_train": "900", "source": s, "target": t, "measure": "kendall",
+              "median": str(v), "n": "5"}
+             for s, t, v in (("a", "a", 0.9), ("a", "b", 0.5), ("b", "a", 0.4), ("b", "b", 0.8), ("c", "c", 0.7))]
+    lines = pages.zero_shot_matrices(board)
+    table = [line for line in lines if line.startswith("| ")]
+    assert table == ["| fitted on / ranks | a | b |", "| a | 0.900 | 0.500 |", "| b | 0.400 | 0.800 |"]
+    assert pages.zero_shot_matrices(board[-1:]) == []

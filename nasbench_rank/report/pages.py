@@ -175,6 +175,39 @@ def _demote(markdown: str) -> str:
     return "\n".join(("#" + line) if re.match(r"#+ ", line) else line for line in lines).strip("\n") + "\n"
 
 
+def zero_shot_matrices(board: list[dict[str, str]]) -> list[str]:
+    """Markdown lines: per predictor (and settings), a source x target matrix of the median Kendall
+    over seeds, for every group of sources fitted and scored on the same targets (one per space);
+    nothing when the folder fits on one source only."""
+    kendall = [r for r in board if r.get("measure") == "kendall"]
+    out: list[str] = []
+    for key in dict.fromkeys((r["predictor"], r.get("variant", ""), r.get("n_train", "")) for r in kendall):
+        rows = [r for r in kendall if (r["predictor"], r.get("variant", ""), r.get("n_train", "")) == key]
+        targets_of: dict[str, tuple[str, ...]] = {}
+        for r in rows:
+            targets_of[r["source"]] = targets_of.get(r["source"], ()) + (r["target"],)
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for source, targets in targets_of.items():
+            groups.setdefault(tuple(sorted(targets)), []).append(source)
+        for targets, sources in groups.items():
+            if len(sources) < 2:
+                continue
+            if not out:
+                out += ["## Zero-shot matrices", "",
+                        "Kendall tau-b, median over seeds: the row's dataset is the one the predictor was fitted on, "
+                        "the column's the one it ranks without refitting (the diagonal is the source itself).", ""]
+            value = {(r["source"], r["target"]): r for r in rows}
+            name = " ".join(p for p in (key[0], key[1], f"n_train {key[2]}") if p)
+            out += [f"**{name}** (seeds: {rows[0].get('n', '')})", "",
+                    "| fitted on / ranks | " + " | ".join(DATASET_NAMES.get(t, t) for t in targets) + " |",
+                    "|---|" + "---|" * len(targets)]
+            for source in sources:
+                cells = [f"{_num(value[(source, t)]['median']):.3f}" if (source, t) in value else "-" for t in targets]
+                out.append(f"| {DATASET_NAMES.get(source, source)} | " + " | ".join(cells) + " |")
+            out.append("")
+    return out
+
+
 def figures(folder: Path) -> list[Path]:
     return sorted((folder / LEADERBOARD).glob("*.png"))
 
@@ -207,6 +240,7 @@ def result_page(folder: Path, root: Path, pages_dir: str = "docs/results") -> st
     lines += ["", "## Protocol", ""]
     for paragraph in protocol_lines(eval_rows, search_rows, pool_facts(root)):
         lines += [paragraph, ""]
+    lines += zero_shot_matrices(_read_csv(board / "leaderboard_eval.csv"))
     lines += [_demote(md.read_text(encoding="utf-8"))]
     shown = figures(folder)
     if shown:
