@@ -219,7 +219,7 @@ def result_page(folder: Path, root: Path, pages_dir: str = "docs/results") -> st
     if not md.is_file():
         raise UserError(f"no leaderboard in {folder}: run 'nasbench-rank leaderboard {folder}' first")
     rel = folder.resolve().relative_to(root.resolve()).as_posix() if folder.resolve().is_relative_to(root.resolve()) else folder.as_posix()
-    name, spec_path, description = _spec_facts(folder)
+    name, _, description = _spec_facts(folder)
     eval_rows = _read_csv(board / "eval_rows.csv")
     search_rows = _read_csv(board / "search_rows.csv")
     rows = eval_rows + search_rows
@@ -231,7 +231,7 @@ def result_page(folder: Path, root: Path, pages_dir: str = "docs/results") -> st
     if description:
         lines += [description[0].upper() + description[1:] + ".", ""]
     lines += ["Regenerate (a clean checkout; finished cells are kept, so this only reruns what is missing):", "",
-              "```bash", f"nasbench-rank bench {spec_path or f'benchmarks/{name}.toml'} --out {rel}",
+              "```bash", f"nasbench-rank bench benchmarks/{name}.toml --out {rel}",
               f"nasbench-rank leaderboard {rel} --pages {pages_dir}", "```", ""]
     lines.append(f"Cells: {_cells_line(_read_csv(board / 'cells.csv'))}. Source revision"
                  f"{'s' if len(revisions) > 1 else ''}: {', '.join(f'`{r}`' for r in revisions)}"
