@@ -46,3 +46,29 @@ def test_untracked_files_such_as_new_results_leave_the_revision_clean(repo: Path
 
 def test_revision_of_an_installed_package_without_git_is_its_version(tmp_path: Path):
     assert revision_of(tmp_path) == __version__
+
+
+def test_writing_into_the_checkout_from_a_dirty_tree_is_refused_in_one_line(tmp_path: Path):
+    from nasbench_rank.errors import UserError
+    from nasbench_rank.grid.revision import check_clean
+
+    with pytest.raises(UserError) as refused:
+        check_clean(tmp_path / "results" / "x", revision="abc" + DIRTY, root=tmp_path)
+    message = str(refused.value)
+    assert "\n" not in message and "uncommitted changes" in message and "--allow-dirty" in message
+
+
+def test_allow_dirty_or_a_folder_outside_the_checkout_writes_with_a_note(tmp_path: Path):
+    from nasbench_rank.grid.revision import check_clean
+
+    inside = tmp_path / "checkout" / "results" / "tmp" / "x"
+    note = check_clean(inside, allow_dirty=True, revision="abc" + DIRTY, root=tmp_path / "checkout")
+    assert "abc+dirty" in note and "dirty = true" in note
+    assert check_clean(tmp_path / "elsewhere", revision="abc" + DIRTY, root=tmp_path / "checkout")
+
+
+def test_a_clean_tree_writes_anywhere_without_a_note(tmp_path: Path):
+    from nasbench_rank.grid.revision import check_clean
+
+    assert check_clean(tmp_path / "results" / "x", revision="abc", root=tmp_path) is None
+    assert check_clean(tmp_path / "results" / "x", revision=__version__, root=tmp_path) is None
