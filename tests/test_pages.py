@@ -120,3 +120,15 @@ def test_zero_shot_matrix_has_a_row_per_source_and_a_column_per_target():
     table = [line for line in lines if line.startswith("| ")]
     assert table == ["| fitted on / ranks | a | b |", "| a | 0.900 | 0.500 |", "| b | 0.400 | 0.800 |"]
     assert pages.zero_shot_matrices(board[-1:]) == []
+
+
+def test_headline_shows_every_training_size_in_its_own_column(tmp_path):
+    board = tmp_path / "results" / "lc" / "leaderboard"
+    board.mkdir(parents=True)
+    head = "predictor,variant,pool,metric,source,target,n_train,n_test,measure,n,median,median_boot95_low,median_boot95_high\n"
+    (board / "leaderboard_eval.csv").write_text(head + "xgb,,functional,valid,cifar10,cifar10,100,4830,kendall,5,0.5,0.4,0.6\n"
+                                                       "xgb,,functional,valid,cifar10,cifar10,900,4030,kendall,5,0.7,0.6,0.8\n")
+    text = pages.headline(board.parent, tmp_path)
+    assert "| predictor | CIFAR-10, 100 cells | CIFAR-10, 900 cells |" in text
+    assert "| xgb | 0.500 [0.400, 0.600] | 0.700 [0.600, 0.800] |" in text
+    assert "[docs/results/lc.md](docs/results/lc.md)" in text

@@ -266,6 +266,18 @@ def _km(row: dict[str, str] | None) -> str:
         f"- ({int(_num(row['reached']))}/{int(_num(row['n']))})"
 
 
+def _modes_text(searches: list[dict[str, str]]) -> str:
+    """How the searches' predictors learned, e.g. "predictors pretrained on 900 CIFAR-10 cells; "."""
+    said = []
+    for mode, n, source in dict.fromkeys((r.get("mode", ""), r.get("n_train", ""), r.get("source", ""))
+                                         for r in searches if r.get("predictor") not in ("", "none", None)):
+        if mode == "pretrained":
+            said.append(f"pretrained on {n} {DATASET_NAMES.get(source, source)} cells")
+        elif mode:
+            said.append(f"{mode}" + (f" ({n} {DATASET_NAMES.get(source, source)} cells)" if "pretrained" in mode else ""))
+    return f"predictors {', '.join(said)}; " if said else ""
+
+
 def headline(folder: Path, root: Path, pages_dir: str = "docs/results") -> str:
     """The headline tables of a result folder (the article grid): predictor quality per target and
     search per dataset, medians over seeds with 95% bootstrap intervals, from its leaderboard CSVs."""
@@ -280,19 +292,25 @@ def headline(folder: Path, root: Path, pages_dir: str = "docs/results") -> str:
            f"<!-- generated from {rel} by `nasbench-rank leaderboard {rel} --pages {pages_dir} --headline README.md` -->",
            ""]
     if evals:
-        ev = {(r["predictor"], r["target"], r["measure"]): r for r in evals}
+        ev = {(r["predictor"], r.get("variant", ""), r["target"], r["n_train"], r["measure"]): r for r in evals}
         first = evals[0]
-        targets = list(dict.fromkeys(r["target"] for r in evals))
-        predictors = list(dict.fromkeys(r["predictor"] for r in evals))
-        twins = _twin_text(pool_facts(root), first["pool"]) if first.get("pool") in ("full", "unique") else ""
+        columns = list(dict.fromkeys((r["target"], r["n_train"]) for r in evals))
+        sizes = list(dict.fromkeys(r["n_train"] for r in evals))
+        methods = list(dict.fromkeys((r["predictor"], r.get("variant", "")) for r in evals))
+        test_sizes = sorted({r["n_test"] for r in evals})
+        twins = _twin_text(pool_facts(root), first["pool"], {(int(_num(r["n_train"])), int(_num(r["n_test"])))
+                                                                for r in evals}) \
+            if first.get("pool") in ("full", "unique") else ""
+        sources = list(dict.fromkeys(DATASET_NAMES.get(r["source"], r["source"]) for r in evals))
+        zero_shot = ", other datasets zero-shot" if any(r["target"] != r["source"] for r in evals) else ""
+        head = [DATASET_NAMES.get(t, t) + (f", {n} cells" if len(sizes) > 1 else "") for t, n in columns]
         out += [f"**Predictor quality**: Kendall tau-b, median over {first['n']} seeds [95% bootstrap interval]; "
-                f"pool `{first['pool']}`, {first['n_train']} training / {first['n_test']} test cells, metric "
-                f"`{first['metric']}`, fitted on {DATASET_NAMES.get(first['source'], first['source'])}, other datasets "
-                f"zero-shot.{twins}", "",
-                "| predictor | " + " | ".join(DATASET_NAMES.get(t, t) for t in targets) + " |",
-                "|---|" + "---|" * len(targets)]
-        for p in predictors:
-            out.append(f"| {p} | " + " | ".join(_stat(ev.get((p, t, "kendall")), 3) for t in targets) + " |")
+                f"pool `{first['pool']}`, {' / '.join(sizes)} training cells, {' / '.join(test_sizes)} test cells, "
+                f"metric `{first['metric']}`, fitted on {', '.join(sources)}{zero_shot}.{twins}", "",
+                "| predictor | " + " | ".join(head) + " |", "|---|" + "---|" * len(columns)]
+        for p, v in methods:
+            label = f"{p} {v}" if v else p
+            out.append(f"| {label} | " + " | ".join(_stat(ev.get((p, v, t, n, "kendall")), 3) for t, n in columns) + " |")
         out.append("")
     if searches:
         se = {(r["predictor"] or "-", r["search"], r["dataset"], r["measure"]): r for r in searches}
@@ -305,9 +323,7 @@ def headline(folder: Path, root: Path, pages_dir: str = "docs/results") -> str:
         out += [f"**Search**: best test accuracy (%) after {first['budget']} evaluations, median over "
                 f"{first['n']} seeds [95% bootstrap interval], and evaluations until the best test accuracy "
                 f"reaches the threshold{f' ({said})' if said else ''} "
-                "(Kaplan-Meier median, reached k/n); predictors pretrained on "
-                f"{first['n_train'] or '-'} {DATASET_NAMES.get(first['source'], first['source'] or '-')} cells, search metric "
-                f"`{first['metric']}`.", "",
+                f"(Kaplan-Meier median, reached k/n); {_modes_text(searches)}search metric `{first['metric']}`.", "",
                 "| predictor | search | " + " | ".join(DATASET_NAMES.get(d, d) for d in datasets) + " |",
                 "|---|---|" + "---|" * len(datasets)]
         for p, s in methods:
