@@ -63,7 +63,7 @@ def test_pool_facts_spread_is_computed_from_the_table(table):
     spec = importlib.util.spec_from_file_location("pool_facts", ROOT / "benchmarks" / "pool_facts.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    from nasbench_rank import space
+    from nasbench_rank.spaces import nb201_cell as space
 
     classes = space.functional_classes()[0][space.ordinals(table.cells)]
     rows = {r["dataset"]: r for r in module.spread_rows(table, classes)}

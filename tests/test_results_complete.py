@@ -14,7 +14,7 @@ SPECS = sorted(p for p in (ROOT / "benchmarks").glob("*.toml") if (ROOT / "resul
 
 
 def unfinished(spec_path: Path, table) -> list[str]:
-    from nasbench_rank.spec import load
+    from nasbench_rank.grid.spec import load
 
     spec = load(spec_path)
     out = ROOT / "results" / spec.name
