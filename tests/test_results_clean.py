@@ -72,3 +72,58 @@ def test_a_clean_tree_writes_anywhere_without_a_note(tmp_path: Path):
 
     assert check_clean(tmp_path / "results" / "x", revision="abc", root=tmp_path) is None
     assert check_clean(tmp_path / "results" / "x", revision=__version__, root=tmp_path) is None
+
+
+SPEC = 'name = "g"\n[[search]]\nsearches = ["random"]\nbudget = 5\nseeds = 1\n'
+
+
+@pytest.fixture
+def dirty_checkout(tmp_path: Path, monkeypatch) -> Path:
+    """The package seen as running from a checkout at tmp_path/checkout with uncommitted changes."""
+    from nasbench_rank import provenance
+    from nasbench_rank.grid import revision
+
+    root = tmp_path / "checkout"
+    root.mkdir()
+    versions = {**provenance.code_versions(), "source_revision": "abc" + DIRTY}
+    monkeypatch.setattr(provenance, "code_versions", lambda: versions)
+    monkeypatch.setattr(revision, "code_versions", lambda: versions)
+    monkeypatch.setattr(revision, "checkout_root", lambda: root)
+    return root
+
+
+def _bench(*args: str) -> int:
+    from nasbench_rank.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["bench", *args])
+    return stop.value.code
+
+
+def test_bench_refuses_a_results_folder_of_a_dirty_checkout_before_any_work(dirty_checkout, capsys):
+    spec = dirty_checkout / "g.toml"
+    spec.write_text(SPEC)
+    out = dirty_checkout / "results" / "g"
+    assert _bench(str(spec), "--out", str(out), "--workers", "1", "--no-progress") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "uncommitted changes" in err and "--allow-dirty" in err
+    assert not out.exists()
+
+
+def test_bench_allow_dirty_writes_rows_that_say_dirty(dirty_checkout, capsys):
+    from nasbench_rank.grid.store import load_records
+
+    spec = dirty_checkout / "g.toml"
+    spec.write_text(SPEC)
+    out = dirty_checkout / "results" / "tmp" / "g"
+    assert _bench(str(spec), "--out", str(out), "--workers", "1", "--no-progress", "--allow-dirty") == 0
+    assert "note: the source tree has uncommitted changes" in capsys.readouterr().err
+    rows = [row for r in load_records(out) for row in r["rows"]]
+    assert rows and all(row["dirty"] is True and row["source_revision"] == "abc" + DIRTY for row in rows)
+
+
+def test_bench_dry_run_of_a_dirty_checkout_is_allowed(dirty_checkout, capsys):
+    spec = dirty_checkout / "g.toml"
+    spec.write_text(SPEC)
+    assert _bench(str(spec), "--out", str(dirty_checkout / "results" / "g"), "--dry-run") == 0
+    assert "1 cells (0 eval, 1 search), 0 already finished" in capsys.readouterr().out

@@ -14,13 +14,12 @@ SPECS = sorted(p for p in (ROOT / "benchmarks").glob("*.toml") if (ROOT / "resul
 
 
 def unfinished(spec_path: Path, table) -> list[str]:
+    """The cells `bench --dry-run` would count as not finished (the rule `bench` resumes by)."""
+    from nasbench_rank.grid.harness import unfinished as todo
     from nasbench_rank.grid.spec import load
 
     spec = load(spec_path)
-    out = ROOT / "results" / spec.name
-    found = store.scan(out, table.sha256)
-    return [c.label() for c in spec.cells if c.id not in found.finished
-            or (c.settings.get("save_predictions") and store.PREDICTIONS_CSV not in found.files.get(c.id, []))]
+    return [c.label() for c in todo(spec.cells, store.scan(ROOT / "results" / spec.name, table.sha256))]
 
 
 def test_some_result_folders_are_committed():
