@@ -88,7 +88,8 @@ def test_page_names_every_revision_and_says_when_one_is_dirty(tmp_path):
         {"spec": "benchmarks/demo.toml", "spec_name": "demo", "spec_text": 'name = "demo"\ndescription = "a demo"\n'}))
     text = pages.result_page(folder, tmp_path)
     assert "`abc`, `abc+dirty` (1 from a tree with uncommitted changes)" in text
-    assert "nasbench-rank bench benchmarks/demo.toml --out results/demo" in text
+    assert "nasbench-rank bench benchmarks/demo.toml --out results/tmp/demo\n" in text  # scratch: nothing tracked
+    assert "`nasbench-rank bench benchmarks/demo.toml --out results/demo`" in text
     assert "2 of 2 cells finished, 0 failed" in text
     assert "\n## Leaderboard\n" in text and "\n### Predictor quality\n" in text and "\n# Leaderboard" not in text
 

@@ -127,3 +127,18 @@ def test_bench_dry_run_of_a_dirty_checkout_is_allowed(dirty_checkout, capsys):
     spec.write_text(SPEC)
     assert _bench(str(spec), "--out", str(dirty_checkout / "results" / "g"), "--dry-run") == 0
     assert "1 cells (0 eval, 1 search), 0 already finished" in capsys.readouterr().out
+
+
+def test_tied_optima_are_broken_by_index_and_counted():
+    """NAS-Bench-Graph cora has two architectures tied for the best validation accuracy with different
+    test accuracies: the row names the lower-index tie's test value and says there were two."""
+    pytest.importorskip("nas_bench_graph")
+    from nasbench_rank.loop.runs import run_search
+    from nasbench_rank.quality.protocol import load_benchmark
+
+    bm = load_benchmark("nbgraph")
+    opt = bm.optimum("cora", "valid")
+    assert len(opt.ties) == 2
+    row, _ = run_search(None, "random", dataset="cora", budget=3, space="nbgraph", seed=0)
+    assert row["optimum_ties"] == 2
+    assert row["optimum_test"] == pytest.approx(float(bm.values("cora", "test")[min(opt.ties)]))

@@ -230,9 +230,12 @@ def result_page(folder: Path, root: Path, pages_dir: str = "docs/results") -> st
              "edit the spec or the generator, not this page -->", "", f"# {name}", ""]
     if description:
         lines += [description[0].upper() + description[1:] + ".", ""]
-    lines += ["Regenerate (a clean checkout; finished cells are kept, so this only reruns what is missing):", "",
-              "```bash", f"nasbench-rank bench benchmarks/{name}.toml --out {rel}",
-              f"nasbench-rank leaderboard {rel} --pages {pages_dir}", "```", ""]
+    lines += ["Reproduce it into a scratch folder (ignored by git; nothing tracked changes):", "",
+              "```bash", f"nasbench-rank bench benchmarks/{name}.toml --out results/tmp/{name}",
+              f"nasbench-rank leaderboard results/tmp/{name}", "```", "",
+              f"Extend or update this page from a clean commit: `nasbench-rank bench benchmarks/{name}.toml --out {rel}` "
+              f"(finished cells are kept, so only missing cells run), then "
+              f"`nasbench-rank leaderboard {rel} --pages {pages_dir}`.", ""]
     lines.append(f"Cells: {_cells_line(_read_csv(board / 'cells.csv'))}. Source revision"
                  f"{'s' if len(revisions) > 1 else ''}: {', '.join(f'`{r}`' for r in revisions)}"
                  + (f" ({len(dirty)} from a tree with uncommitted changes)" if dirty else "")
