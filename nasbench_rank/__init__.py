@@ -24,7 +24,7 @@ _MOVED = {
     "harness": "grid.harness",
     "evaluation": "quality.protocol",
     "searches": "strategies",
-    "commands": "cli.commands",
+    "commands": "cli",
     "builtin.searches": "builtin.strategies",
 }
 

@@ -159,7 +159,7 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
     and given the benchmark's whole space (`spaces.give_space`). `oracle`: "mean" (the table's value)
     or "seed" (one training seed's result per evaluation, see `loop.oracle.Oracle`).
     """
-    from ..spaces import give_space
+    from ..spaces import give_benchmark, give_space
 
     plugins = get_plugins()
     bm, dataset = resolve(dataset, space, table)
@@ -213,6 +213,7 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
     def build() -> Any:
         model = seeded(plugins.predictors.create(predictor, **predictor_kwargs), seed, explicit)
         give_space(model, bm.space, predictor, explicit)  # the whole space, also for a subspace's dataset
+        give_benchmark(model, bm, explicit)  # only a proxy that reads results declares `benchmark`
         return model
 
     make = None if predictor is None else build
