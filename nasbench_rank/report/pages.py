@@ -300,7 +300,7 @@ def headline(folder: Path, root: Path, pages_dir: str = "docs/results") -> str:
         columns = list(dict.fromkeys((r["target"], r["n_train"]) for r in evals))
         sizes = list(dict.fromkeys(r["n_train"] for r in evals))
         methods = list(dict.fromkeys((r["predictor"], r.get("variant", "")) for r in evals))
-        test_sizes = sorted({r["n_test"] for r in evals})
+        test_sizes = list(dict.fromkeys(r["n_test"] for r in evals))
         twins = _twin_text(pool_facts(root), first["pool"], {(int(_num(r["n_train"])), int(_num(r["n_test"])))
                                                                 for r in evals}) \
             if first.get("pool") in ("full", "unique") else ""
