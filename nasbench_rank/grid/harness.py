@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from .. import __version__, atomic
 from ..errors import UserError
+from ..predictors.batched import PROGRESS_ENV
 from ..predictors.fit_cache import CACHE_ENV
 from .executors import EXECUTORS, Results, Runner, execute_cell, limit_threads, one_line, run_dask, run_pool, run_serial
 from .store import (PREDICTIONS_CSV, variant, cell_path, dump_json, finished_ids, load_records, pack_rows, read_cell,
@@ -290,6 +291,9 @@ def run_grid(spec: Spec, out_dir: str | Path, *, workers: int | None = None, exe
         # the variable. A caller's own setting wins.
         cache_was_set = CACHE_ENV in os.environ
         os.environ.setdefault(CACHE_ENV, str(out_dir.resolve() / "cache"))
+        # a fit's own progress bar (predictors.batched) stays off: the grid's bar of cells is the progress
+        progress_was = os.environ.get(PROGRESS_ENV)
+        os.environ[PROGRESS_ENV] = "0"
         if not todo:
             results: Results = iter(())
         elif executor == "dask":
@@ -314,6 +318,10 @@ def run_grid(spec: Spec, out_dir: str | Path, *, workers: int | None = None, exe
             bar.close()
             if not cache_was_set:
                 os.environ.pop(CACHE_ENV, None)
+            if progress_was is None:
+                os.environ.pop(PROGRESS_ENV, None)
+            else:
+                os.environ[PROGRESS_ENV] = progress_was
             report.seconds = time.perf_counter() - clock
             manifest.update(status=status, finished_at=_store.now(),
                             skipped=report.skipped, ran=report.ran, failed=len(report.failed),
