@@ -10,7 +10,9 @@ every value in the metric's own units: `best_metric`, `optimum_metric`, the trac
 `best_value` are the metric itself (NB201: percent; FCNet: the validation MSE, which decreases as the
 search improves), and `direction` says which way is better. `best_test`, `optimum_test` and
 `threshold` are the report metric (`report_metric`: `test` where the benchmark has one, else its
-default metric), compared by that metric's direction. `evals_to_optimum` counts evaluations until
+default metric), compared by that metric's direction. When several elements tie for the optimum of
+the search metric (`optimum_ties` says how many; NAS-Bench-Graph cora: 2), `optimum_test` is the
+report metric of the tie with the lowest index: ties are broken by index, never by the report metric. `evals_to_optimum` counts evaluations until
 the best-so-far (by what the search observed) is one of the optimum's ties
 (`Benchmark.optimum(dataset, metric).ties`). `oracle`: "mean" (the table's mean over training seeds)
 or "seed" (one seed's result per evaluation). On a space priced in evaluations (`cost_unit`
@@ -60,7 +62,7 @@ RUN_COLUMNS: tuple[str, ...] = (
     "pretrain_evals", "pretrain_same_dataset", "pretrain_gpu_hours", "search_kwargs", "predictor_kwargs",
     "evals", "best_metric", "best_valid", "best_test", "best_index",
     "threshold", "evals_to_threshold", "reached_threshold",
-    "optimum_metric", "evals_to_optimum", "reached_optimum", "optimum_test",
+    "optimum_metric", "evals_to_optimum", "reached_optimum", "optimum_test", "optimum_ties",
     "gpu_hours", "fit_seconds_total", "n_fits", "search_seconds_excl_fit", "search_seconds_per_eval", "version",
     "space", "gpu_hours_budget", "workers", "refit_every", "warm_every", "cost_model", "evals_12ep", "n_warm_starts",
     "gpu_hours_to_threshold", "gpu_hours_to_optimum", "clock_hours", "clock_hours_to_threshold",
@@ -358,7 +360,7 @@ def _summary(bm, oracle: Oracle, trace: list[dict], protocol: dict, seed: int, h
         "best_index": best.index if best else -1,
         "threshold": threshold, "evals_to_threshold": to_threshold, "reached_threshold": not math.isnan(to_threshold),
         "optimum_metric": float(opt.value), "evals_to_optimum": to_optimum, "reached_optimum": not math.isnan(to_optimum),
-        "optimum_test": float(report_values[opt_ordinal]),
+        "optimum_test": float(report_values[opt_ordinal]), "optimum_ties": len(opt.ties),
         "gpu_hours": oracle.gpu_seconds / 3600.0 if hours else nan,
         "gpu_hours_to_threshold": _first(trace, at_threshold, "gpu_hours") if hours else nan,
         "gpu_hours_to_optimum": _first(trace, at_optimum, "gpu_hours") if hours else nan,
