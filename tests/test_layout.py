@@ -48,6 +48,7 @@ def test_an_old_module_name_gives_the_new_module_with_a_deprecation_warning(old,
     with pytest.warns(DeprecationWarning, match=new.replace(".", r"\.")):
         module = importlib.import_module(old)
     assert module is importlib.import_module(new)
+    assert module.__spec__.name == new and module.__name__ == new  # the module itself is left as it was
 
 
 def test_an_old_name_imported_with_from_keeps_working(monkeypatch):

@@ -48,7 +48,7 @@ EVAL_KEYS: dict[str, Any] = {
 SEARCH_KEYS: dict[str, Any] = {
     "space": DEFAULT_SPACE, "predictors": [None], "losses": [None], "searches": None, "datasets": ["cifar10"], "source": "cifar10",
     "modes": ["pretrained"], "budget": 210, "metric": "valid", "n_train": 900, "seeds": [0],
-    "predictor_kwargs": {}, "search_kwargs": {},
+    "predictor_kwargs": {}, "search_kwargs": {}, "in_process": False,
 }
 BLOCK_KEYS: dict[str, dict[str, Any]] = {"eval": EVAL_KEYS, "search": SEARCH_KEYS}
 
@@ -492,6 +492,8 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
         skw = check.table("search_kwargs", values["search_kwargs"])
         check.kwargs_of("search", axes["search"], skw, "search_kwargs")
         check.search_start(axes["search"], skw, axes["budget"])
+        if not isinstance(values["in_process"], bool):
+            check.bad(f"in_process must be true or false, got {values['in_process']!r}")
     if len(problems) > n_before:
         return []
 
@@ -511,6 +513,8 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
             s.update(targets=targets, predictor_kwargs=pkw, save_predictions=values["save_predictions"])
         else:
             s.update(predictor_kwargs=pkw, search_kwargs=skw)
+            if values["in_process"] is True:  # named only when set: the ids of isolated cells stay what they were
+                s["in_process"] = True
             if s["predictor"] is None:  # a predictor-free search: predictor settings do not apply
                 s.update(loss=None, source=None, mode=None, n_train=None, predictor_kwargs={})
         for seed in seeds:
