@@ -95,3 +95,32 @@ def unverified_note(table) -> str | None:
         return None
     return (f"note: table {table.path} is not the published one (sha256 {table.sha256[:12]}...); "
             "every row and record names its checksum")
+
+
+def plugin_distributions(used) -> dict[str, str]:
+    """{"kind name": "distribution version"} of every plugin in `used` ((kind, name) pairs; None or
+    unknown names are left out): what a record's provenance, a cached fit's key and a resume compare,
+    so that a plugin fixed in a new version is not served from the old one's results."""
+    import warnings
+
+    from .plugins import get_plugins
+
+    with warnings.catch_warnings():  # a first load here must not turn a plugin's import noise into an error
+        warnings.simplefilter("ignore", ImportWarning)
+        plugins = get_plugins()
+    out: dict[str, str] = {}
+    for kind, name in used:
+        if not isinstance(name, str) or name not in plugins.registry(kind):
+            continue
+        entry = plugins.registry(kind).get(name)
+        out[f"{kind} {name}"] = f"{entry.source} {entry.version}".strip()
+    return out
+
+
+def cell_plugins(settings: dict) -> dict[str, str]:
+    """`plugin_distributions` of the predictor, loss, strategy and base predictor a cell's settings name."""
+    kwargs = settings.get("predictor_kwargs") or {}
+    used = [("predictor", settings.get("predictor")), ("loss", settings.get("loss")),
+            ("search", settings.get("search")), ("predictor", kwargs.get("base") if isinstance(kwargs, dict) else None)]
+    return plugin_distributions(used)
+

@@ -74,7 +74,7 @@ def test_eval_saves_one_predictor_per_seed(tmp_path):
     (["--predictor", "xgb", "--metric", "train"], "unknown metric"),
     (["--predictor", "xgb", "--target", "cifar10,svhn"], "unknown dataset 'svhn'"),
     (["--predictor", "xgb", "--set", "depth"], "key=value"),
-    (["--predictor", "xgb", "--set", "depth=3"], "rejected its settings"),
+    (["--predictor", "xgb", "--set", "depth=3"], "predictor 'xgb' takes no 'depth'"),
     (["--predictor", "xgb", "--seeds", "0"], "--seeds"),
     (["--predictor", "xgb", "--n-train", "15600"], "exceeds"),
 ])

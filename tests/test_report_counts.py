@@ -45,7 +45,7 @@ def plant(cells, out):
     path(cell_of(cells, "xgb", 2)).unlink()
     extra = path(cell_of(cells, "xgb", 3))
     record = json.loads(extra.read_text())
-    extra.write_text(json.dumps({**record, "provenance": {"table_sha256": "abc"}, "host_load": [1, 2]}))
+    extra.write_text(json.dumps({**record, "provenance": {**record["provenance"], "note": "abc"}, "host_load": [1, 2]}))
     path(cell_of(cells, "mlp", 0)).write_text("{not json")
     nan_path = path(cell_of(cells, "mlp", 2))
     record = json.loads(nan_path.read_text())
@@ -53,7 +53,7 @@ def plant(cells, out):
     nan_path.write_text(json.dumps(record))
     stale = json.loads(path(cell_of(cells, "mlp", 3)).read_text())
     stale["settings"] = {**stale["settings"], "seed": 9}
-    stale["id"] = "00stale000000000"
+    stale["id"] = spec.cell_id("eval", stale["settings"])
     stale["rows"] = [{**r, "seed": 9, "cell_id": stale["id"]} for r in stale["rows"]]
     (out / "cells" / f"{stale['id']}.json").write_text(json.dumps(stale))
     (out / "cells" / "ffffffffffffffff.json").write_text('{"status": "ok"}')  # unreadable, in no spec
@@ -78,24 +78,25 @@ def test_counts_with_planted_malformed_records(tmp_path):
     orphan = counts[counts["config"] == "?"].iloc[0]
     assert orphan["unreadable"] == 2
     assert "differs from its file name" in found.unreadable["eeeeeeeeeeeeeeee"]
-    assert {r["id"] for r in found.finished()} >= {cell_of(cells, "xgb", 3).id, "00stale000000000"}
-    assert "00stale000000000" not in {r["id"] for r in found.finished(exclude_stale=True)}
+    stale = spec.cell_id("eval", {**cell_of(cells, "mlp", 3).settings, "seed": 9})
+    assert {r["id"] for r in found.finished()} >= {cell_of(cells, "xgb", 3).id, stale}
+    assert stale not in {r["id"] for r in found.finished(exclude_stale=True)}
 
 
 def test_problem_names_what_is_wrong():
     empty_trace = {"constant": {}, "columns": [], "data": []}
     assert records.problem([]) == "not a JSON object but list"
-    assert "rows" in records.problem({"id": "a", "kind": "eval", "status": "ok", "settings": {}})
-    assert "without rows" in records.problem({"id": "a", "kind": "eval", "status": "ok", "settings": {}, "rows": [],
+    assert "rows" in records.problem({"id": spec.cell_id("eval", {}), "kind": "eval", "status": "ok", "settings": {}})
+    assert "without rows" in records.problem({"id": spec.cell_id("eval", {}), "kind": "eval", "status": "ok", "settings": {}, "rows": [],
                                              "trace": empty_trace})
-    assert "trace" in records.problem({"id": "a", "kind": "search", "status": "ok", "settings": {}, "rows": [{}]})
-    assert "without a trace" in records.problem({"id": "a", "kind": "search", "status": "ok", "settings": {},
+    assert "trace" in records.problem({"id": spec.cell_id("search", {}), "kind": "search", "status": "ok", "settings": {}, "rows": [{}]})
+    assert "without a trace" in records.problem({"id": spec.cell_id("search", {}), "kind": "search", "status": "ok", "settings": {},
                                                  "rows": [{}], "trace": empty_trace})
-    assert records.problem({"id": "a", "kind": "eval", "status": "error", "settings": {}, "rows": [],
+    assert records.problem({"id": spec.cell_id("eval", {}), "kind": "eval", "status": "error", "settings": {}, "rows": [],
                             "trace": empty_trace}) is None
-    assert "unknown" in records.problem({"id": "a", "kind": "x", "status": "ok", "settings": {}, "rows": [{}],
+    assert "kind: Input should be 'eval' or 'search'" in records.problem({"id": "a", "kind": "x", "status": "ok", "settings": {}, "rows": [{}],
                                          "trace": empty_trace})
-    assert "differs from its file name" in records.problem({"id": "a", "kind": "eval", "status": "error",
+    assert "differs from its file name" in records.problem({"id": spec.cell_id("eval", {}), "kind": "eval", "status": "error",
                                                             "settings": {}, "rows": [], "trace": empty_trace}, "b")
 
 

@@ -463,8 +463,8 @@ def test_run_command_refuses_unknown_names_before_starting_a_seed(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--seed-start", "-1"], "--seed-start"),
-    (["--search-set", "k=abc"], "k must be an integer"),
-    (["--predictor", "xgb", "--set", "n_estimators=abc"], "expects int for n_estimators"),
+    (["--search-set", "k=abc"], "k must be int, got 'abc'"),
+    (["--predictor", "xgb", "--set", "n_estimators=abc"], "n_estimators must be int, got 'abc'"),
     (["--search", "random", "--budget", "20000"], "15,625"),
     (["--search", "random", "--gpu-hours", "0"], "--gpu-hours"),
     (["--search", "random", "--workers-sim", "0"], "--workers-sim"),

@@ -7,6 +7,7 @@ line with exit code 1 (set NASBENCH_RANK_TRACEBACK=1 to see the traceback).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import click
@@ -26,7 +27,14 @@ for _command in COMMANDS:
     cli.add_command(_command)
 
 
+def _terminated(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
+    # First thing: SIGTERM ends the command like Ctrl-C (exit 130, one line, finished results kept),
+    # also while it is still starting; `bench` installs its own for its workers.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         rc = cli.main(args=argv, prog_name="nasbench-rank", standalone_mode=False)
     except click.exceptions.Abort:

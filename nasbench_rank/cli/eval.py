@@ -9,6 +9,9 @@ import click
 
 from ..tables import nb201 as bench
 from ..errors import UserError
+from ..grid.spec import settings_problem, space_problem
+from .. import plugins as _plugins
+from .checks import check_folder
 from ..provenance import unverified_note
 from ..quality.protocol import (NB201_ONLY_PROTOCOLS, PROTOCOLS, check_encodable, check_output, evaluate_seeds,
     existing_keys, load_benchmark, pool_about, protocol_settings, read_rows, resolve_protocol, row_key, space_pool,
@@ -129,8 +132,18 @@ def eval_(predictor: str, loss: str | None, space_name: str | None, source: str 
     check_output(output)
     if save_dir is not None:
         check_encodable(save_dir, "--save-predictor")
+        check_folder(save_dir, "--save-predictor")
     chosen, named = protocol_choice(protocol_name, pool, metric, score_metric, n_train, n_test)
     space_name, source, target_list = resolve_datasets(space_name, source, targets)
+    plugins = _plugins.get_plugins()  # looked up at call time: an embedding program may replace it
+    plugins.predictors.get(predictor)  # an unknown name first, in the registry's words
+    problem = settings_problem(plugins, "predictor", predictor, parse_settings(settings), "--set")
+    if problem:
+        raise UserError(problem)
+    if space_name != "nb201":
+        problem = space_problem(plugins, predictor, load_benchmark(space_name).space_of(source))
+        if problem:
+            raise UserError(problem)
     if space_name != "nb201" and protocol_name in NB201_ONLY_PROTOCOLS:
         raise UserError(f"protocol {protocol_name!r} is defined on nb201 only, not on space {space_name!r}; "
                         f"use --protocol functional or set the pool and sizes")

@@ -39,6 +39,10 @@ def leaderboard(results_dir: str, out_dir: str | None, baseline: str | None, exc
         raise UserError("--headline needs --pages (the headline links to the page)")
     if pages_dir and out_dir and Path(out_dir).resolve() != (Path(results_dir) / "leaderboard").resolve():
         raise UserError("--pages reads the leaderboard from DIR/leaderboard/: leave out --out")
+    from .checks import check_folder
+
+    root = Path(results_dir)
+    check_folder(out_dir if out_dir else (root if root.is_dir() else root.parent) / "leaderboard", "--out")
     written = report.write(results_dir, out_dir, plots=not no_plots, baseline=baseline, exclude_stale=exclude_stale)
     if pages_dir:
         from ..report import pages

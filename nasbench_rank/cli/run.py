@@ -13,11 +13,17 @@ import click
 from .. import atomic
 from ..tables import nb201 as bench
 from ..errors import UserError
+from ..grid.spec import MAX_SEED, settings_problem, space_problem
+from .checks import check_folder
 from ..loop.oracle import NOISE
 from ..loop.surrogate import MODES
 from ..plugins import get_plugins
 from ..provenance import unverified_note
 from ..loop.runs import PROTOCOL_COLUMNS, RUN_COLUMNS, TRACE_COLUMNS, summarise
+
+
+#: The most seeds one `run` takes (a grid of more belongs in a `bench` spec).
+MAX_RUN_SEEDS = 10_000
 
 
 def parse_value(text: str) -> Any:
@@ -116,8 +122,9 @@ def _value(row: dict, column: str, percent: bool) -> str:
 @click.option("--search", "search", default="topk", show_default=True, help="search strategy plugin")
 @click.option("--space", default=None,
               help="search space (see `nasbench-rank plugins`) [default: the one space that has --dataset]")
-@click.option("--dataset", default="cifar10", show_default=True,
-              help="dataset searched (nb201: cifar10, cifar100, imagenet16; nbgraph: cora, ...; fcnet: naval_propulsion, ...)")
+@click.option("--dataset", default=None,
+              help="dataset searched (nb201: cifar10, cifar100, imagenet16; nbgraph: cora, ...; fcnet: naval_propulsion, ...) "
+                   "[default: the space's first dataset; cifar10 without --space]")
 @click.option("--source", default=None,
               help="dataset the predictor is pretrained on [default: cifar10 on nb201, else the searched one]")
 @click.option("--mode", type=click.Choice(MODES), default=None, help="what the predictor learns from [default: pretrained]")
@@ -137,8 +144,9 @@ def _value(row: dict, column: str, percent: bool) -> str:
 @click.option("--oracle", "oracle", type=click.Choice(NOISE), default="mean", show_default=True,
               help="what an evaluation returns: the mean over training seeds, or one seed's result drawn with the "
                    "run's rng (where the data has per-seed results)")
-@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True, help="how many seeds to run")
-@click.option("--seed-start", type=click.IntRange(min=0), default=0, show_default=True, help="first seed")
+@click.option("--seeds", type=click.IntRange(min=1, max=MAX_RUN_SEEDS), default=1, show_default=True,
+              help="how many seeds to run")
+@click.option("--seed-start", type=click.IntRange(min=0, max=MAX_SEED), default=0, show_default=True, help="first seed")
 @click.option("--n-train", type=int, default=900, show_default=True, help="pretraining cells (pretrained modes)")
 @click.option("--loss", default=None, help="loss plugin for torch predictors")
 @click.option("--out-dir", type=click.Path(file_okay=False), default="results/run", show_default=True,
@@ -168,6 +176,9 @@ def run(predictor: str | None, search: str, space: str | None, dataset: str, sou
 
     if mode is not None and predictor is None:
         raise UserError(f"--mode {mode} needs --predictor")
+    if seed_start + seeds - 1 > MAX_SEED:
+        raise UserError(f"--seed-start {seed_start} with --seeds {seeds} goes past the largest seed, {MAX_SEED}")
+    check_folder(out_dir, "--out-dir")
     if plugin_timeout is not None:
         try:
             timeout_s = check_timeout(plugin_timeout)
@@ -182,6 +193,12 @@ def run(predictor: str | None, search: str, space: str | None, dataset: str, sou
         if space not in (None, "nb201"):
             raise UserError(f"--data is a NAS-Bench-201 table; space {space!r} reads its own data")
         table = bench.load(data_path)
+    if dataset is None:  # the space's first dataset (as `eval` takes it); NB201's cifar10 without --space
+        dataset = "cifar10" if space in (None, "nb201") else None
+    if dataset is None:
+        from ..spaces import load as load_space
+
+        dataset = load_space(space).datasets[0]
     bm, dataset = resolve(dataset, space, table)
     if bm.name == "nb201" and table is None:
         table = bench.load()
@@ -196,6 +213,16 @@ def run(predictor: str | None, search: str, space: str | None, dataset: str, sou
     predictor_kwargs = parse_settings(predictor_set, "--set")
     search_kwargs = parse_settings(search_set, "--search-set")
     plugins = get_plugins()  # names, settings and dataset checked before the first seed prints anything
+    for kind, name, kwargs, option in (("search", search, search_kwargs, "--search-set"),
+                                       ("predictor", predictor, predictor_kwargs, "--set")):
+        if name is not None:
+            plugins.registry(kind).get(name)  # an unknown name first, in the registry's words
+            problem = settings_problem(plugins, kind, name, kwargs, option)
+            if problem:
+                raise UserError(problem)
+    problem = space_problem(plugins, predictor, searched)
+    if problem:
+        raise UserError(problem)
     check_types(plugins.searches.create(search, **search_kwargs), search_kwargs, "--search-set", f"search {search!r}")
     if predictor is not None:
         check_types(plugins.predictors.create(predictor, **predictor_kwargs), predictor_kwargs, "--set",
@@ -222,6 +249,9 @@ def run(predictor: str | None, search: str, space: str | None, dataset: str, sou
                                    isolation=IN_PROCESS if in_process else PROCESS, plugin_timeout=timeout_s,
                                    progress=lambda n: bar.update(n - bar.n))
         runs.append(row)
+        if budget is not None and row["evals"] < budget:
+            click.echo(f"note: seed {seed}: search {search!r} stopped early, after {row['evals']} of {budget} "
+                       "evaluations (it proposed nothing more)", err=True)
         report, rpct = row["report_metric"], report_percent(row)
         better = "higher" if row["direction"] == "max" else "lower"
         if bm.cost_unit == "seconds":

@@ -34,7 +34,7 @@ from .executors import EXECUTORS, Results, Runner, execute_cell, limit_threads, 
 from .store import (PREDICTIONS_CSV, variant, cell_path, dump_json, finished_ids, load_records, pack_rows, read_cell,
     record_problems, unpack_rows)
 from . import store as _store
-from ..provenance import code_versions, provenance, unverified_note
+from ..provenance import cell_plugins, code_versions, provenance, unverified_note
 from .revision import check_clean, is_dirty
 from .spec import Cell, Spec
 
@@ -148,14 +148,16 @@ def tidy(cell: Cell, rows: Iterable[dict[str, Any]], spec_name: str, prov: dict[
 
 
 def make_record(cell: Cell, outcome: dict[str, Any], spec_name: str, prov: dict[str, Any]) -> dict[str, Any]:
+    plugins = cell_plugins(cell.settings)  # the distributions of the plugins this cell used
+    in_rows = {**prov, "plugins": json.dumps(plugins, sort_keys=True)}  # a row holds text, not a table
     return {
         "id": cell.id, "kind": cell.kind, "settings": cell.settings, "spec": spec_name,
         "status": outcome["status"], "error": outcome["error"], "seconds": outcome["seconds"],
-        "worker": outcome.get("worker"), "version": __version__, "provenance": prov,
+        "worker": outcome.get("worker"), "version": __version__, "provenance": {**prov, "plugins": plugins},
         **({"retried": outcome["retried"]} if outcome.get("retried") else {}),
         "finished_at": _store.now(),
-        "rows": tidy(cell, outcome["rows"], spec_name, prov),
-        "trace": pack_rows(tidy(cell, outcome["trace"], spec_name, prov)),
+        "rows": tidy(cell, outcome["rows"], spec_name, in_rows),
+        "trace": pack_rows(tidy(cell, outcome["trace"], spec_name, in_rows)),
         "files": sorted(outcome.get("files", {})),
     }
 
@@ -202,6 +204,8 @@ def check_output_folder(out_dir: str | Path) -> Path:
             raise UserError(f"output path {out_dir}: {parent} is not a directory")
         if parent.exists():
             break
+    if out_dir.is_dir():
+        _store.check_tree(out_dir)  # no link out of the folder, no directory where a file goes
     try:
         (out_dir / "cells").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -211,8 +215,26 @@ def check_output_folder(out_dir: str | Path) -> Path:
     return out_dir
 
 
+def other_plugins(found: _store.Scan, spec: Spec) -> list[str]:
+    """What differs, for each finished cell of `spec` made by other plugin versions than those
+    installed now ("kind name: then -> now")."""
+    out = []
+    for cell in spec.cells:
+        then = found.plugins.get(cell.id)
+        if cell.id not in found.finished or then is None:
+            continue
+        now = cell_plugins(cell.settings)
+        changed = [f"{k}: {then.get(k, '?')} -> {v}" for k, v in sorted(now.items()) if then.get(k) != v]
+        if changed:
+            out.append("; ".join(changed))
+    return out
+
+
 def _notes(found: _store.Scan, stale_runs: int, stale_cells: int, table: Any) -> list[str]:
     notes = []
+    if found.other_plugins:
+        notes.append(f"{len(found.other_plugins)} finished cells were made by other plugin versions "
+                     f"({found.other_plugins[0]}) and are kept (their records name them); delete them to rerun")
     if found.invalid:
         name, why = found.invalid[0]
         notes.append(f"{len(found.invalid)} cell records fail validation and will be rerun (first: {name}: {why})")
@@ -276,6 +298,7 @@ def run_grid(spec: Spec, out_dir: str | Path, *, workers: int | None = None, exe
         _store.write_spec_cells(out_dir, spec.name, ids)
 
         found = _store.scan(out_dir, table.sha256, dict(code_versions()))
+        found.other_plugins = other_plugins(found, spec)
         stale_cells = len({p.stem for p in (out_dir / "cells").glob("*.json")} - ids)
         todo = unfinished(spec.cells, found)
         report = GridReport(total=len(spec.cells), skipped=len(spec.cells) - len(todo), manifest=manifest_path,

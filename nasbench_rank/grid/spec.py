@@ -19,6 +19,7 @@ import hashlib
 import inspect
 import itertools
 import json
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -38,9 +39,10 @@ NO_PREDICTOR = "none"  # in a search block's predictors: search without a predic
 
 # Block keys and their defaults (the defaults of evaluate_predictor and run_search).
 DEFAULT_SPACE = "nb201"
+# An [[eval]] block's defaults are those of `nasbench-rank eval` (its leak-free protocol `functional`).
 EVAL_KEYS: dict[str, Any] = {
-    "space": DEFAULT_SPACE, "predictors": None, "losses": [None], "source": "cifar10", "targets": ["cifar10"], "pool": "full",
-    "n_train": 900, "n_test": 100, "metric": "test", "seeds": [0], "predictor_kwargs": {},
+    "space": DEFAULT_SPACE, "predictors": None, "losses": [None], "source": "cifar10", "targets": ["cifar10"],
+    "pool": "functional", "n_train": 900, "n_test": "rest", "metric": "valid", "seeds": [0], "predictor_kwargs": {},
     "save_predictions": False,
 }
 SEARCH_KEYS: dict[str, Any] = {
@@ -87,6 +89,8 @@ class Cell:
 NOT_IN_ID: tuple[str, ...] = ("save_predictions",)
 #: The most cells one spec may expand to (expansion is linear; past this a spec is refused).
 MAX_CELLS = 100_000
+#: Seeds are 32-bit (numpy's and torch's generators take them; the literature's are small).
+MAX_SEED = 2 ** 32 - 1
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -96,6 +100,13 @@ def cell_id(kind: str, settings: dict[str, Any]) -> str:
     are in every record, and a record of another table is not reused (see grid.store)."""
     determining = {k: v for k, v in settings.items() if k not in NOT_IN_ID}
     blob = json.dumps({"kind": kind, **determining}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def legacy_cell_id(kind: str, settings: dict[str, Any]) -> str:
+    """The id a cell had before `NOT_IN_ID` existed (every setting hashed): records written then are
+    still bound to their settings by it."""
+    blob = json.dumps({"kind": kind, **settings}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -129,11 +140,19 @@ def _seeds(value: Any, where: str, problems: list[str]) -> list[int]:
         if value < 1:
             problems.append(f"{where}: seeds = {value}: give a count >= 1 or a list of seeds")
             return []
+        if value > MAX_CELLS:  # counted, never materialised
+            problems.append(f"{where}: seeds = {value}: more than the {MAX_CELLS} cells one spec may hold; split it")
+            return []
         return list(range(value))
     seeds = _as_list(value)
-    bad = [s for s in seeds if not isinstance(s, int) or isinstance(s, bool) or s < 0]
+    if len(seeds) > MAX_CELLS:
+        problems.append(f"{where}: {len(seeds)} seeds: more than the {MAX_CELLS} cells one spec may hold; split it")
+        return []
+    bad = [s for s in seeds if not isinstance(s, int) or isinstance(s, bool) or not 0 <= s <= MAX_SEED]
     if bad or not seeds:
-        problems.append(f"{where}: seeds must be a count or a non-empty list of integers >= 0, got {value!r}")
+        shown = f"{bad[0]!r}" if bad else "[]"
+        problems.append(f"{where}: seeds must be a count or a non-empty list of integers in 0..{MAX_SEED}, "
+                        f"got {shown}")
         return []
     if len(set(seeds)) != len(seeds):
         problems.append(f"{where}: seeds repeat: {seeds}")
@@ -177,6 +196,8 @@ def _value_problem(param: inspect.Parameter, value: Any) -> str | None:
     """What is wrong with `value` for `param`, judged from its annotation (int, float, str, bool,
     dict, None and unions of them) and its default: an integer setting whose default is a
     non-negative integer is a count or a seed and must be >= 0."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, got {value}"
     annotation = param.annotation if isinstance(param.annotation, str) else getattr(param.annotation, "__name__", "")
     tokens = [t.strip() for t in str(annotation).split("|")] if annotation else []
     if tokens and all(t in _TYPES for t in tokens):
@@ -219,6 +240,36 @@ def check_settings(plugins: Any, kind: str, name: str, kwargs: dict[str, Any], f
                     out += [f"{p} (in {key})" for p in check_settings(plugins, sub_kind, target, value, None, depth + 1)]
                     break
     return out
+
+
+def settings_problem(plugins: Any, kind: str, name: str, kwargs: dict[str, Any], option: str) -> str | None:
+    """The CLI's check of `--set` / `--search-set` values: the spec's (`check_settings`), as one line."""
+    problems = check_settings(plugins, kind, name, kwargs)
+    return f"{option}: {'; '.join(problems)}" if problems else None
+
+
+def space_problem(plugins: Any, name: Any, sp: Any) -> str | None:
+    """Why predictor `name` cannot work on the space `sp` (None when it can, or when it cannot be told
+    without building it). A predictor class says so through an optional static method
+    ``check_space(space)`` that raises UserError for a space it cannot encode (e.g. one without a DAG)."""
+    if not isinstance(name, str) or name not in plugins.predictors:
+        return None
+    factory = plugins.predictors.get(name).factory
+    resolve = getattr(factory, "resolve", None)
+    try:
+        target = resolve() if callable(resolve) else factory
+    except Exception:
+        return None  # a plugin that does not import is reported when its cell runs
+    check = getattr(target, "check_space", None)
+    if not callable(check):
+        return None
+    try:
+        check(sp)
+    except UserError as exc:
+        return f"predictor {name!r} cannot run on space {getattr(sp, 'name', sp)!r}: {exc}"
+    except Exception:
+        return None
+    return None
 
 
 class _Checker:
@@ -409,6 +460,11 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
     check.kwargs_of("predictor", axes["predictor"], pkw, "predictor_kwargs",
                     [{"loss": loss} if loss is not None else {} for loss in axes["loss"]])
     check.takes_loss(axes["predictor"], axes["loss"])
+    if bm is not None:
+        for name in dict.fromkeys(axes["predictor"]):
+            problem = space_problem(plugins, name, bm.space)
+            if problem:
+                check.bad(problem)
     if kind == "eval":
         targets = check.dataset("targets", values["targets"])
         if len(set(targets)) != len(targets):

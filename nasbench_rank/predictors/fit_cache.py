@@ -27,7 +27,7 @@ import filelock
 
 from .. import atomic
 from . import persist
-from ..provenance import code_key
+from ..provenance import code_key, plugin_distributions
 
 CACHE_ENV = "NASBENCH_RANK_PRETRAINED_CACHE"
 MEMORY_SIZE = 8
@@ -65,7 +65,9 @@ def _predictor_of(key: tuple) -> tuple[str, dict[str, Any]] | None:
 
 
 def entry_path(folder: str | os.PathLike, key: tuple, table_sha256: str) -> Path:
-    digest = hashlib.sha256(json.dumps([repr(key), table_sha256, code_key()]).encode("utf-8")).hexdigest()[:32]
+    plugins = plugin_distributions([("predictor", key[0])]) if key and isinstance(key[0], str) else {}
+    digest = hashlib.sha256(json.dumps([repr(key), table_sha256, code_key(), sorted(plugins.items())])
+                            .encode("utf-8")).hexdigest()[:32]
     return Path(folder) / f"{digest}.npz"
 
 

@@ -136,6 +136,12 @@ class GINPredictor(BaseEstimator):
         self.threads = threads
         self.space = space
 
+    @staticmethod
+    def check_space(sp: Space) -> None:
+        """Refuse, before any work, a space without element graphs (there is nothing to pass messages on)."""
+        if not sp.has_dag:
+            raise UserError(f"it needs a space with a DAG; space {sp.name!r} has none")
+
     def fit(self, cells, y) -> "GINPredictor":
         if self.layers < 1 or self.epochs < 1 or self.batch_size < 1 or self.hidden < 1:
             raise UserError("gin needs layers, epochs, batch_size and hidden >= 1")

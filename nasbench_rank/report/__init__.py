@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..atomic import write_text, write_with
 from ..errors import UserError
+from ..grid import store
 from ..grid.store import PREDICTIONS_CSV, variant
 from . import markdown as md
 from . import plots as figures
@@ -35,10 +36,12 @@ def finished_records(root: str | Path, exclude_stale: bool = False) -> list[dict
 
 def frames(recs: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
     """The tidy rows of finished cell records: {"eval", "search", "trace"} frames, each row with the
-    `config` of its cell (to join cell counts)."""
+    `config` of its cell (to join cell counts). Records computed from more than one table: the
+    config names the table too (see `records.counts`)."""
     out: dict[str, list[dict]] = {"eval": [], "search": [], "trace": []}
+    split = len({records.table_of(r) for r in recs}) > 1
     for r in recs:
-        config = records.config_key(r["kind"], r["settings"])
+        config = records.config_key(r["kind"], r["settings"], records.table_of(r) if split else None)
         out[r["kind"]] += [{**row, "config": config} for row in r["rows"]]
         if r["kind"] == "search":
             out["trace"] += [{**row, "config": config} for row in r["trace"]]
@@ -106,7 +109,29 @@ def collect(root: Path, out: Path, exclude_stale: bool) -> tuple[dict[str, pd.Da
                      " (cells asked, failed and missing are not known for a CSV)")
     for kind in extra:
         tables_[kind] = _concat([tables_[kind]] + extra[kind])
+    split_by_table(tables_, notes)
     return tables_, counts, recs, notes
+
+
+def split_by_table(data: dict[str, pd.DataFrame], notes: list[str]) -> None:
+    """Where the rows of a kind come from more than one table (their `table_sha256`), add a `table`
+    column (its first 8 hex digits), a key like any other text column: no configuration pools rows
+    of two tables. Says so in `notes` (once, unless the records' scan already did)."""
+    for kind in ("eval", "search"):
+        df = data[kind]
+        if df.empty or "table_sha256" not in df.columns:
+            continue
+        shas = df["table_sha256"].map(lambda v: "" if tables.blank(v) else str(v))
+        if shas.nunique() < 2:
+            continue
+        data[kind] = df.assign(table=shas.map(records.short_table))
+        if kind == "search" and not data["trace"].empty and "table_sha256" in data["trace"].columns:
+            data["trace"] = data["trace"].assign(
+                table=data["trace"]["table_sha256"].map(lambda v: records.short_table("" if tables.blank(v) else v)))
+        named = ", ".join(sorted(set(data[kind]["table"])))
+        if not any("tables (" in n and named.split(", ")[0] in n for n in notes):
+            notes.append(f"{kind} rows were computed from {shas.nunique()} tables ({named}): no configuration "
+                         "pools them, each is split by its table (column `table`)")
 
 
 def write(root: str | Path, out: str | Path | None = None, plots: bool = True, baseline: str | None = None,
@@ -117,9 +142,14 @@ def write(root: str | Path, out: str | Path | None = None, plots: bool = True, b
     if not root.exists():
         raise UserError(f"no such results directory: {root}")
     out = Path(out) if out else (root if root.is_dir() else root.parent) / "leaderboard"
+    if out.is_symlink():
+        raise UserError(f"{out} is a symbolic link; the leaderboard writes only into a folder of its own "
+                        "(replace the link by a folder, or give another --out)")
     data, counts, recs, notes = collect(root, out, exclude_stale)
     if all(t.empty for t in data.values()) and counts is None:
         raise UserError(f"no finished cells under {root} (run 'nasbench-rank bench SPEC --out {root}' first)")
+    if baseline:
+        check_baseline(data, baseline)
     boards = leaderboards(data, counts)
     extras: dict[str, Any] = {"notes": notes}
     for kind in ("eval", "search"):
@@ -130,8 +160,6 @@ def write(root: str | Path, out: str | Path | None = None, plots: bool = True, b
         extras[f"ranks_{kind}"] = tables.rank_table(data[kind], kind)
         for m in tables.compared_measures(data[kind], kind)[1:]:
             extras[f"ranks_{kind}_{m}"] = tables.rank_table(data[kind], kind, m)
-    if baseline and all(extras[f"paired_{k}"].empty for k in ("eval", "search")):
-        notes.append(f"baseline {baseline!r} names no method of any task: no paired comparison")
     written: list[Path] = []
     csvs = [("eval_rows", data["eval"]), ("search_rows", data["search"]), ("search_trace", data["trace"]),
             ("leaderboard_eval", boards["eval"]), ("leaderboard_search", boards["search"]),
@@ -153,6 +181,21 @@ def write(root: str | Path, out: str | Path | None = None, plots: bool = True, b
     return written
 
 
+def check_baseline(data: dict[str, pd.DataFrame], baseline: str) -> None:
+    """Refuse, before anything is written, a --baseline that names no method, predictor or strategy."""
+    names: set[str] = set()
+    for kind in ("eval", "search"):
+        df = data[kind]
+        if df.empty:
+            continue
+        for row in df.to_dict("records"):
+            names.add(tables.method_label(row, kind))
+            names.update(str(row[c]) for c in ("predictor", "search") if c in row and not tables.blank(row[c]))
+    if baseline not in names:
+        raise UserError(f"baseline {baseline!r} names no method, predictor or strategy here; known: "
+                        f"{', '.join(sorted(names)) or '(none)'}")
+
+
 def _plots(data: dict[str, pd.DataFrame], boards: dict[str, pd.DataFrame], recs: list[dict[str, Any]],
            extras: dict[str, Any], out: Path) -> list[Path]:
     written = []
@@ -168,6 +211,8 @@ def _plots(data: dict[str, pd.DataFrame], boards: dict[str, pd.DataFrame], recs:
         title = f"{titles[kind]} ({info.get('measure', tables.HEADLINE[kind])})"
         jobs.append((figures.plot_cd, (ranks, info, title), f"cd_{name[len('ranks_'):]}.png"))
     for name, (title, source) in scatter_sources(recs).items():
+        if not store.is_regular_file(source):
+            continue
         try:
             points = pd.read_csv(source)
         except (OSError, ValueError, UnicodeDecodeError):

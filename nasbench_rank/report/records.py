@@ -37,15 +37,19 @@ def problem(record: Any, stem: str | None = None) -> str | None:
 
 
 def _read_json(path: Path) -> tuple[Any, str | None]:
+    """(parsed JSON, None), or (None, why not) for a file that is not a regular, bounded JSON file."""
     try:
-        return json.loads(path.read_text(encoding="utf-8")), None
-    except (OSError, ValueError):
-        return None, "not valid JSON, or empty"
+        return store.read_json(path), None
+    except store.Unreadable as exc:
+        return None, str(exc)
 
 
-def config_key(kind: str, settings: dict[str, Any]) -> str:
-    """A cell's configuration: its kind and settings without the seed, as canonical JSON."""
+def config_key(kind: str, settings: dict[str, Any], table: str | None = None) -> str:
+    """A cell's configuration: its kind and settings without the seed (and the table it was
+    computed from, when a folder mixes tables), as canonical JSON."""
     rest = {k: v for k, v in settings.items() if k != "seed"}
+    if table is not None:
+        rest["__table__"] = table
     return json.dumps({"kind": kind, **rest}, sort_keys=True, separators=(",", ":"), default=str)
 
 
@@ -78,11 +82,13 @@ def asked_cells(out_dir: Path) -> tuple[dict[str, tuple[str, dict]] | None, str]
     when there is no readable spec copy (then nothing counts as asked, missing or stale)."""
     readable = []
     for path in (out_dir / "runs").glob("*.json"):
+        meta = store.read_manifest(path)
+        if meta is None or meta.get("spec_text") is None:
+            continue
         try:
-            meta = json.loads(path.read_text())
             data = tomllib.loads(meta["spec_text"])
-            readable.append(((str(meta.get("started_at", "")), path.stat().st_mtime_ns, path.name), path, meta, data))
-        except (OSError, ValueError, KeyError, TypeError):
+            readable.append(((str(meta.get("started_at") or ""), path.lstat().st_mtime_ns, path.name), path, meta, data))
+        except (OSError, ValueError):
             continue
     for _, path, meta, data in sorted(readable, key=lambda m: m[0], reverse=True):  # the newest run first
         asked, problem = asked_from_spec(data, str(path))
@@ -101,6 +107,15 @@ class Scan:
     asked: dict[str, tuple[str, dict]] = field(default_factory=dict)
     asked_known: bool = True
     notes: list[str] = field(default_factory=list)
+    #: finished records of a cell already found with a finished record computed from another table:
+    #: another computation, kept beside it and told apart by its table
+    other_tables: list[dict[str, Any]] = field(default_factory=list)
+    #: cell id -> the folders holding a finished record of it from the same table (counted once)
+    repeated: dict[str, list[str]] = field(default_factory=dict)
+
+    def tables(self) -> list[str]:
+        """The distinct table checksums of the finished records."""
+        return sorted({table_of(r) for r in self.finished()})
 
     def status(self, cell_id: str) -> str:
         record = self.records.get(cell_id)
@@ -109,10 +124,21 @@ class Scan:
         return "unreadable" if cell_id in self.unreadable else "missing"
 
     def finished(self, exclude_stale: bool = False) -> list[dict[str, Any]]:
-        out = [r for r in self.records.values() if r["status"] == "ok"]
+        out = [r for r in self.records.values() if r["status"] == "ok"] + self.other_tables
         if exclude_stale and self.asked_known:
             out = [r for r in out if r["id"] in self.asked]
-        return sorted(out, key=lambda r: r["id"])
+        return sorted(out, key=lambda r: (r["id"], table_of(r)))
+
+
+def table_of(record: dict[str, Any]) -> str:
+    """The checksum of the table a record was computed from ('' when it names none)."""
+    prov = record.get("provenance")
+    return str(prov.get("table_sha256") or "") if isinstance(prov, dict) else ""
+
+
+def short_table(sha: Any) -> str:
+    """A table checksum as its first 8 hex digits (how leaderboards name a table)."""
+    return str(sha)[:8] if sha else "none"
 
 
 def scan(root: str | Path) -> Scan:
@@ -139,6 +165,20 @@ def scan(root: str | Path) -> Scan:
             old = result.records.get(record["id"])
             if old is None or (old["status"] != "ok" and record["status"] == "ok"):
                 result.records[record["id"]] = record
+            elif old["status"] == "ok" and record["status"] == "ok":
+                if table_of(old) != table_of(record):
+                    result.other_tables.append(record)
+                else:
+                    result.repeated.setdefault(record["id"], [old["dir"]]).append(record["dir"])
+    if result.repeated:
+        folders = sorted({d for dirs in result.repeated.values() for d in dirs})
+        result.notes.append(f"{len(result.repeated)} cells have a finished record in more than one folder "
+                            f"({', '.join(folders)}), from the same table: the same computation, counted once")
+    tables = result.tables()
+    if len(tables) > 1:
+        result.notes.append(f"finished cells were computed from {len(tables)} tables "
+                            f"({', '.join(short_table(t) for t in tables)}): no configuration pools them, "
+                            "each is split by its table (column `table`)")
     return result
 
 
@@ -163,19 +203,25 @@ def counts(result: Scan, exclude_stale: bool = False) -> pd.DataFrame:
     asked; with `exclude_stale` they are counted there only, not as finished or failed). Unreadable
     files that no spec names have no configuration: their row is labelled so."""
     rows: dict[str, dict[str, Any]] = {}
+    split = len(result.tables()) > 1  # a folder mixing tables: a configuration per table
 
-    def row(kind: str, settings: dict) -> dict[str, Any]:
-        key = config_key(kind, settings)
+    def row(kind: str, settings: dict, table: str | None = None) -> dict[str, Any]:
+        key = config_key(kind, settings, table)
         if key not in rows:
-            rows[key] = {"config": key, "kind": kind, "label": config_label(kind, settings),
-                         **{c: 0 for c in COUNT_COLUMNS}}
+            label = config_label(kind, settings) + (f" table={short_table(table)}" if table is not None else "")
+            rows[key] = {"config": key, "kind": kind, "label": label, **{c: 0 for c in COUNT_COLUMNS}}
         return rows[key]
 
     for cell_id, (kind, settings) in result.asked.items():
         r = row(kind, settings)
         r["asked"] += 1
         r[result.status(cell_id)] += 1
-    for cell_id, record in result.records.items():
+    records = [(r["id"], r) for r in result.records.values()] + [(r["id"], r) for r in result.other_tables]
+    for cell_id, record in records:
+        if split and record["status"] == "ok":  # its finished count goes to its table's configuration
+            t = row(record["kind"], record["settings"], table_of(record))
+            t["finished"] += 1
+            t["nonfinite"] += _nonfinite(record)
         r = row(record["kind"], record["settings"])
         if cell_id not in result.asked:  # recorded, but the newest spec does not ask for it (or none is known)
             stale = result.asked_known
@@ -221,8 +267,8 @@ def csv_sources(root: Path, skip: list[Path]) -> list[tuple[str, Path]]:
     out = []
     for path in paths:
         if any(part in ("leaderboard", "cells", "predictions") for part in path.relative_to(root).parts[:-1]) \
-                or any(path.resolve().is_relative_to(s.resolve()) for s in skip):
-            continue
+                or any(path.resolve().is_relative_to(s.resolve()) for s in skip) or not store.is_regular_file(path):
+            continue  # a FIFO or device is never opened (reading it would block)
         try:
             columns = set(pd.read_csv(path, nrows=0).columns)
         except (OSError, ValueError, UnicodeDecodeError):

@@ -45,7 +45,7 @@ TIMING_MEASURES: tuple[str, ...] = ("fit_seconds", "fit_seconds_total", "search_
 #: Bookkeeping columns: never a key, never a measure.
 BOOKKEEPING: tuple[str, ...] = ("seed", "kind", "cell_id", "spec", "version", "best_index", "index", "config",
                                 "source_file", "threshold", "optimum_metric", "optimum_test", "optimum_ties", "dirty", "predictor_kwargs",
-                                "search_kwargs") + PROVENANCE_COLUMNS
+                                "search_kwargs", "plugins") + PROVENANCE_COLUMNS
 STAT_COLUMNS: tuple[str, ...] = (
     "measure", "statistic", "runs", "n",
     "median", "median_boot95_low", "median_boot95_high",
