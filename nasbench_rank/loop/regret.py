@@ -29,6 +29,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ..errors import UserError
+from .protocol import FULL as FULL_FIDELITY
 
 #: Evaluation budgets at which the regret is recorded (those past a run's budget are left out).
 EVAL_MARKS: tuple[int, ...] = (10, 25, 50, 100, 150, 200, 300)
@@ -199,3 +200,35 @@ def summary(steps: Sequence[Step], ref: Reference, budget: int | None, marks: Se
 def trace_columns(steps: Sequence[Step], ref: Reference) -> list[dict]:
     """Per step: `regret` and `test_regret` of the incumbent (NaN before any full-fidelity result)."""
     return [{"regret": p["regret"], "test_regret": p["test_regret"]} for p in curve(steps, ref)]
+
+
+def of_ledger(oracle, bm, budget: int | None, marks: Sequence[int] | None = None, eps: Sequence[float] | None = None,
+              hour_marks: Sequence[float] | None = None) -> tuple[dict, list[dict]]:
+    """(run-row columns, one dict of trace columns per ledger entry) of a finished run whose oracle
+    (`loop.oracle.Oracle`) kept the ledger; `bm` is its benchmark. Marks default to `EVAL_MARKS`
+    within the budget; eps and GPU-hour marks to the space's."""
+    ref = _reference_cached(bm, oracle.dataset, oracle.metric, oracle.report_metric,
+                            None if eps is None else tuple(eps), None if hour_marks is None else tuple(hour_marks))
+    hours = oracle.cost_unit == "seconds"
+    steps = [Step(e.number, oracle.ordinal_of(e.cell), e.fidelity == FULL_FIDELITY, e.value,
+                  e.gpu_seconds / 3600.0 if hours else math.nan) for e in oracle.ledger]
+    marks = EVAL_MARKS if marks is None else marks
+    if budget is not None:
+        marks = [m for m in marks if m <= budget]
+    return summary(steps, ref, budget, marks), trace_columns(steps, ref)
+
+
+_REFERENCES: dict[tuple, tuple] = {}
+
+
+def _reference_cached(bm, dataset, metric, report, eps, hour_marks) -> Reference:
+    """`reference`, kept per benchmark object and settings (a grid worker runs many cells of one dataset)."""
+    key = (id(bm), dataset, metric, report, eps, hour_marks)
+    found = _REFERENCES.get(key)
+    if found is not None and found[0] is bm:
+        return found[1]
+    if len(_REFERENCES) > 32:
+        _REFERENCES.clear()
+    ref = reference(bm, dataset, metric, report, eps, hour_marks)
+    _REFERENCES[key] = (bm, ref)
+    return ref
