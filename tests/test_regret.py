@@ -119,3 +119,26 @@ def test_reference_on_nb201_uses_the_valid_optimum_and_points_of_accuracy():
     assert opt.ordinal in ref.top and len(ref.top) == R.TOP_K
     assert ref.test_regret.min() == 0.0
     assert ref.test[int(np.argmin(ref.test_regret))] == pytest.approx(94.37, abs=0.01)
+
+
+def test_regret_from_a_trace_matches_the_ledger_and_keeps_nb201_official_indices():
+    from nasbench_rank.loop.oracle import Oracle
+    from nasbench_rank.loop.protocol import Request
+    from nasbench_rank.spaces import load
+
+    bm = load("nb201")
+    oracle = Oracle(bm, "cifar100", "valid", noise="seed", rng=np.random.default_rng(7))
+    cells = bm.space.sample(np.random.default_rng(3), 30)
+    for i, c in enumerate(cells):
+        oracle.evaluate(Request(tuple(int(v) for v in c), 12 if i % 7 == 3 else 200))
+    from_ledger, trace_cols = R.of_ledger(oracle, bm, budget=30)
+    rows = [{"eval": e.number, "index": e.index, "fidelity": e.fidelity, "value": oracle.to_metric(e.value),
+             "gpu_hours": e.gpu_seconds / 3600, "dataset": "cifar100", "metric": "valid", "report_metric": "test"}
+            for e in oracle.ledger]
+    from_rows, trace_rows = R.of_trace(rows, bm, budget=30)
+    assert from_rows.keys() == from_ledger.keys()
+    for k, v in from_ledger.items():
+        assert (v == from_rows[k]) or (isinstance(v, float) and math.isnan(v) and math.isnan(from_rows[k])) or \
+            v == pytest.approx(from_rows[k]), k
+    assert trace_rows == trace_cols
+    assert "regret_at_25" in from_ledger and "regret_at_50" not in from_ledger

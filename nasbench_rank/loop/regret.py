@@ -232,3 +232,38 @@ def _reference_cached(bm, dataset, metric, report, eps, hour_marks) -> Reference
     ref = reference(bm, dataset, metric, report, eps, hour_marks)
     _REFERENCES[key] = (bm, ref)
     return ref
+
+
+def ordinals_of_index(bm, index: Sequence[int]) -> np.ndarray:
+    """Row `index` values of rows and traces -> ordinals (NB201 rows name cells by the official index)."""
+    index = np.asarray(index, dtype=np.int64)
+    order = getattr(bm, "_order", None) if bm.name == "nb201" else None
+    if order is None:
+        return index
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[np.asarray(order, dtype=np.int64)] = np.arange(len(order))
+    return inverse[index]
+
+
+def of_trace(trace: Sequence[dict], bm, budget: int | None, marks: Sequence[int] | None = None,
+             eps: Sequence[float] | None = None, hour_marks: Sequence[float] | None = None) -> tuple[dict, list[dict]]:
+    """`of_ledger` from a run's trace rows (`index`, `fidelity`, `value` in the metric's units,
+    `gpu_hours`, `dataset`, `metric`, `report_metric`, `direction`): the same columns, for rows
+    written before regret was recorded."""
+    from .protocol import FULL
+
+    if not trace:
+        raise UserError("a trace without rows has no regret")
+    first = trace[0]
+    dataset, metric = bm.canonical_dataset(first["dataset"]), first["metric"]
+    report = first.get("report_metric") or ("test" if "test" in bm.metrics else bm.default_metric)
+    ref = _reference_cached(bm, dataset, metric, report, None if eps is None else tuple(eps),
+                            None if hour_marks is None else tuple(hour_marks))
+    sign = 1.0 if bm.metric(metric).direction == "max" else -1.0
+    ordinals = ordinals_of_index(bm, [int(r["index"]) for r in trace])
+    steps = [Step(int(r["eval"]), int(o), int(r["fidelity"]) == FULL, sign * float(r["value"]),
+                  float(r.get("gpu_hours", math.nan))) for r, o in zip(trace, ordinals)]
+    marks = EVAL_MARKS if marks is None else marks
+    if budget is not None:
+        marks = [m for m in marks if m <= budget]
+    return summary(steps, ref, budget, marks), trace_columns(steps, ref)
