@@ -204,8 +204,10 @@ def markdown(board: pd.DataFrame, rows: pd.DataFrame, notes: list[str]) -> str:
         space, dataset, oracle = task
         note = " (the data holds means only: no single-seed labels)" if oracle == "mean" and space == "nbgraph" else ""
         lines += [f"## {space} {dataset}, labels: {'one training seed per query' if oracle == 'seed' else 'mean over seeds'}{note}", ""]
+        last = part["evals"].max()
         for m, mp in part.groupby("evals", sort=True):
-            eps_names = [c[len("evals_to_hit_"):-len("_km_median")] for c in eps_cols]
+            shown = eps_cols if m == last else []  # evaluations to hit do not depend on the mark: shown once
+            eps_names = [c[len("evals_to_hit_"):-len("_km_median")] for c in shown]
             lines.append(f"### {m} evaluations")
             lines.append("")
             head = ["method", "seeds", "median regret [95% CI]", "IQM [95% CI]", "p vs best"] + [f"hit {e}" for e in eps_names]
@@ -216,7 +218,7 @@ def markdown(board: pd.DataFrame, rows: pd.DataFrame, notes: list[str]) -> str:
                          f"{_fmt(r['median_regret'])} [{_fmt(r['median_low'])}, {_fmt(r['median_high'])}]",
                          f"{_fmt(r['iqm_regret'])} [{_fmt(r['iqm_low'])}, {_fmt(r['iqm_high'])}]",
                          "best" if r["best"] else _fmt(r.get("vs_best_p"), 2)]
-                for c in eps_cols:
+                for c in shown:
                     km = r.get(c)
                     cells.append(f"{_fmt(km) if km == km else '>'} ({r.get(c.replace('_km_median', '_reached'))})")
                 lines.append("| " + " | ".join(cells) + " |")
