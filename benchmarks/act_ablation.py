@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from nasbench_rank import __version__, bench
-from nasbench_rank.evaluation import existing_keys, pool_indices, read_rows, row_key, score, split, write_rows
+from nasbench_rank import __version__
+from nasbench_rank.tables import nb201 as bench
+from nasbench_rank.quality.protocol import existing_keys, pool_indices, read_rows, row_key, score, split, write_rows
 from nasbench_rank.predictors.act import ACTPredictor
 from nasbench_rank.provenance import provenance
 from nasbench_rank.seeding import parse_ranges as parse_ints

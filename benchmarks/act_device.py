@@ -25,9 +25,10 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from nasbench_rank import __version__, bench
+from nasbench_rank import __version__
+from nasbench_rank.tables import nb201 as bench
 from nasbench_rank.atomic import append_csv, read_records
-from nasbench_rank.evaluation import pool_indices, score, split
+from nasbench_rank.quality.protocol import pool_indices, score, split
 from nasbench_rank.predictors.act import ACTPredictor, resolve_device
 from nasbench_rank.provenance import provenance
 from nasbench_rank.seeding import parse_ranges

@@ -30,9 +30,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pandas as pd
 import torch
 
-from nasbench_rank import bench
+from nasbench_rank.tables import nb201 as bench
 from nasbench_rank.atomic import write_csv
-from nasbench_rank.evaluation import evaluate_predictor, existing_keys, read_rows, resolve_protocol, write_rows
+from nasbench_rank.quality.protocol import evaluate_predictor, existing_keys, read_rows, resolve_protocol, write_rows
 from nasbench_rank.provenance import provenance
 from nasbench_rank.report.stats import median_ci
 from nasbench_rank.seeding import parse_ranges as parse_ints

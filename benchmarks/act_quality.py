@@ -22,8 +22,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import torch
 
-from nasbench_rank import bench
-from nasbench_rank.evaluation import evaluate_predictor, existing_keys, read_rows, resolve_protocol, summarize, write_rows
+from nasbench_rank.tables import nb201 as bench
+from nasbench_rank.quality.protocol import (evaluate_predictor, existing_keys, read_rows, resolve_protocol,
+    summarize, write_rows)
 from nasbench_rank.provenance import provenance
 from nasbench_rank.seeding import parse_ranges as parse_ints
 

@@ -47,9 +47,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from nasbench_rank import __version__, bench
+from nasbench_rank import __version__
+from nasbench_rank.tables import nb201 as bench
 from nasbench_rank.atomic import append_csv, read_records
-from nasbench_rank.evaluation import pool_indices, score, split
+from nasbench_rank.quality.protocol import pool_indices, score, split
 from nasbench_rank.provenance import provenance
 from nasbench_rank.seeding import parse_ranges as parse_seeds
 
@@ -171,7 +172,7 @@ def quality(args, table) -> None:
 
 
 def compile_check(args, table) -> None:
-    from nasbench_rank import space
+    from nasbench_rank.spaces import nb201_cell as space
     from nasbench_rank.predictors.act import ACTPredictor
 
     from torch._inductor.runtime.cache_dir_utils import cache_dir

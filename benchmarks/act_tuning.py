@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import kendalltau, spearmanr
 
-from nasbench_rank import __version__, bench
+from nasbench_rank import __version__
+from nasbench_rank.tables import nb201 as bench
 from nasbench_rank.predictors.act import ACTPredictor
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "act_tuning.csv"

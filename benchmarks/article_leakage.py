@@ -14,8 +14,10 @@ import argparse
 
 import numpy as np
 
-from nasbench_rank import atomic, bench, space
-from nasbench_rank.evaluation import pool_indices, split
+from nasbench_rank import atomic
+from nasbench_rank.tables import nb201 as bench
+from nasbench_rank.spaces import nb201_cell as space
+from nasbench_rank.quality.protocol import pool_indices, split
 from nasbench_rank.provenance import provenance
 
 

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from nasbench_rank import __version__, bench
-from nasbench_rank.evaluation import pool_indices, split
+from nasbench_rank import __version__
+from nasbench_rank.tables import nb201 as bench
+from nasbench_rank.quality.protocol import pool_indices, split
 from nasbench_rank.plugins import get_plugins
 
 PREDICTORS = ("act-mse", "act-rank", "act-mixed", "xgb", "xgb-rank", "mlp-mse", "mlp-mixed", "xgb-ensemble")

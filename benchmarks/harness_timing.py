@@ -33,7 +33,7 @@ KEY = ["spec", "workers", "phase", "version"]
 def bench(spec: Path, out: Path, workers: int) -> tuple[float, int]:
     """Seconds of one `nasbench-rank bench` run and its exit code."""
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "nasbench_rank.cli", "bench", str(spec), "--out", str(out),
+    proc = subprocess.run([sys.executable, "-m", "nasbench_rank", "bench", str(spec), "--out", str(out),
                            "--workers", str(workers), "--no-progress"], cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode not in (0, 1):
@@ -64,7 +64,7 @@ def expansion(counts: list[int], repeats: int = 3) -> None:
     """Seconds to check and expand a one-block spec of N seeds (median of `repeats`), in this process:
     linear expansion means seconds per cell stays flat as N grows."""
     import nasbench_rank
-    from nasbench_rank import spec as spec_module
+    from nasbench_rank.grid import spec as spec_module
     from nasbench_rank.plugins import get_plugins
 
     plugins = get_plugins()
@@ -99,7 +99,7 @@ def main() -> None:
         expansion(args.expansion or [2000, 8000, 50000, 100000, 200000])
         return
     import nasbench_rank
-    from nasbench_rank import spec as spec_module
+    from nasbench_rank.grid import spec as spec_module
 
     version = nasbench_rank.__version__
     existing = pd.read_csv(OUT) if OUT.is_file() else pd.DataFrame(columns=KEY)

@@ -35,7 +35,7 @@ OUT = ROOT / "results" / "kill_resume.csv"
 
 
 def command(spec: Path, out: Path, workers: int) -> list[str]:
-    return [sys.executable, "-m", "nasbench_rank.cli", "bench", str(spec), "--out", str(out),
+    return [sys.executable, "-m", "nasbench_rank", "bench", str(spec), "--out", str(out),
             "--workers", str(workers), "--no-progress"]
 
 
@@ -61,7 +61,7 @@ def interrupted_run(spec: Path, out: Path, workers: int, after: float, sig: sign
     _, err = proc.communicate(timeout=120)
     time.sleep(2.0)  # orphaned workers poll for their parent twice a second
     survivors = [p for p in workers_before if alive(p)]
-    from nasbench_rank.harness import finished_ids
+    from nasbench_rank.grid.harness import finished_ids
 
     return {"signal": sig.name, "kill_after_s": round(after, 2), "exit_code": proc.returncode,
             "cells_finished": len(finished_ids(ROOT / out)), "surviving_workers": len(survivors),
@@ -77,7 +77,7 @@ def worker_killed_run(spec: Path, out: Path, workers: int, after: float) -> dict
     if pool:
         os.kill(pool[0], signal.SIGKILL)
     _, err = proc.communicate(timeout=600)
-    from nasbench_rank.harness import finished_ids
+    from nasbench_rank.grid.harness import finished_ids
 
     failed = [line for line in err.splitlines() if line.startswith("failed ")]
     return {"signal": "SIGKILL worker" if pool else "none (no worker yet)", "kill_after_s": round(after, 2),
@@ -108,7 +108,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random kill times")
     args = parser.parse_args()
     import nasbench_rank
-    from nasbench_rank import spec as spec_module
+    from nasbench_rank.grid import spec as spec_module
 
     spec_path = ROOT / args.spec
     spec = spec_module.load(spec_path)

@@ -43,10 +43,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nasbench_rank import atomic, bench
+from nasbench_rank import atomic
+from nasbench_rank.tables import nb201 as bench
 from nasbench_rank.errors import UserError
-from nasbench_rank.evaluation import (evaluate_predictor, evaluate_unless_recorded, existing_keys, load_benchmark,
-                                      protocol_settings, read_rows, resolve_protocol, write_rows)
+from nasbench_rank.quality.protocol import (evaluate_predictor, evaluate_unless_recorded, existing_keys,
+    load_benchmark, protocol_settings, read_rows, resolve_protocol, write_rows)
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 BASELINE = "xgb-struct"
@@ -93,8 +94,8 @@ def run_part(name: str, predictors: tuple[str, ...], seeds: range, table: bench.
 
 def leakage(table: bench.Table, seeds: range) -> pd.DataFrame:
     """Per protocol, size and seed: the share of scored cells with a functional twin in training."""
-    from nasbench_rank import space
-    from nasbench_rank.evaluation import pool_indices, split
+    from nasbench_rank.spaces import nb201_cell as space
+    from nasbench_rank.quality.protocol import pool_indices, split
 
     classes = space.functional_classes()[0][space.ordinals(table.cells)]
     rows = []

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from nasbench_rank import bench
-from nasbench_rank.commands.eval import parse_settings
-from nasbench_rank.evaluation import (evaluate_predictor, existing_keys, read_rows, resolve_protocol, summarize,
-                                      write_rows)
+from nasbench_rank.tables import nb201 as bench
+from nasbench_rank.cli.eval import parse_settings
+from nasbench_rank.quality.protocol import (evaluate_predictor, existing_keys, read_rows, resolve_protocol,
+    summarize, write_rows)
 
 TARGETS = ("cifar10", "cifar100", "imagenet16")
 

@@ -29,9 +29,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from nasbench_rank import atomic, bench
-from nasbench_rank.commands.run import parse_settings
-from nasbench_rank.search import run_search, summarise
+from nasbench_rank import atomic
+from nasbench_rank.tables import nb201 as bench
+from nasbench_rank.cli.run import parse_settings
+from nasbench_rank.loop.runs import run_search, summarise
 from nasbench_rank.seeding import parse_ranges as seed_range
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"

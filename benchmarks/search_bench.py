@@ -38,8 +38,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from nasbench_rank import bench
-from nasbench_rank.search import CACHE_ENV, run_search, summarise
+from nasbench_rank.tables import nb201 as bench
+from nasbench_rank.loop.runs import CACHE_ENV, run_search, summarise
 
 # (predictor, search, search settings, run settings) of the v2 loop rows; None = no predictor.
 LOOP = [
@@ -249,7 +249,7 @@ def loop_cost(revision: str, out: Path, seeds: int = 2) -> pd.DataFrame:
     archive = subprocess.run(["git", "-C", str(root), "archive", revision, "nasbench_rank"], check=True,
                              capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
-    code = ("import sys, json; from nasbench_rank import bench; from nasbench_rank.search import run_search\n"
+    code = ("import sys, json; from nasbench_rank import bench; from nasbench_rank.loop.runs import run_search\n"
             "t = bench.load(); rows = []\n"
             "for p, s, d, seed in json.loads(sys.argv[1]):\n"
             "    r, _ = run_search(p, s, dataset=d, mode='online' if p else 'pretrained', metric='valid', seed=seed,"

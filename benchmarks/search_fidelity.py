@@ -40,9 +40,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from nasbench_rank import bench
+from nasbench_rank.tables import nb201 as bench
 from nasbench_rank.atomic import append_csv, read_records, write_csv
-from nasbench_rank.search import censored_median, run_search
+from nasbench_rank.loop.runs import censored_median, run_search
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 DATASETS = ("cifar10", "cifar100", "imagenet16")

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nasbench_rank import __version__, bench, space
+from nasbench_rank import __version__
+from nasbench_rank.tables import nb201 as bench
+from nasbench_rank.spaces import nb201_cell as space
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 

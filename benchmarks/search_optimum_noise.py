@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import kendalltau
 
-from nasbench_rank import bench, spaces
+from nasbench_rank.tables import nb201 as bench
+from nasbench_rank import spaces
 from nasbench_rank.atomic import write_csv
 from nasbench_rank.provenance import provenance
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from nasbench_rank import bench
+from nasbench_rank.tables import nb201 as bench
 from nasbench_rank.atomic import append_csv, read_records
 from nasbench_rank.plugins import get_plugins
 from nasbench_rank.provenance import provenance

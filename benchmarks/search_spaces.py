@@ -30,7 +30,7 @@ import pandas as pd
 from nasbench_rank import atomic, spaces
 from nasbench_rank.errors import UserError
 from nasbench_rank.plugins import get_plugins
-from nasbench_rank.search import RUN_COLUMNS, run_search, summarise
+from nasbench_rank.loop.runs import RUN_COLUMNS, run_search, summarise
 from nasbench_rank.seeding import parse_ranges as seed_range
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"

@@ -65,7 +65,8 @@ def probe(name: str, dataset: str, data: str, runs: int) -> dict:
 
 
 def load_rows(runs: int) -> list[dict]:
-    from nasbench_rank import bench, spaces
+    from nasbench_rank.tables import nb201 as bench
+    from nasbench_rank import spaces
     from nasbench_rank.provenance import provenance
 
     csv_table = os.environ.get("NASBENCH_RANK_DATA", "")

@@ -32,7 +32,7 @@ import pandas as pd
 
 from nasbench_rank import atomic
 from nasbench_rank.errors import UserError
-from nasbench_rank.evaluation import evaluate_unless_recorded, existing_keys, load_benchmark, read_rows
+from nasbench_rank.quality.protocol import evaluate_unless_recorded, existing_keys, load_benchmark, read_rows
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 PREDICTORS = ("xgb", "act-mixed")

@@ -25,7 +25,7 @@ BLOCK_ENV = "NASBENCH_RANK_BLOCK_PLUGINS"
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "nasbench_rank.builtin.losses",
     "nasbench_rank.builtin.predictors",
-    "nasbench_rank.builtin.searches",
+    "nasbench_rank.builtin.strategies",
     "nasbench_rank.builtin.spaces",
 )
 KINDS = ("predictor", "loss", "search", "space")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from nasbench_rank import bench
+from nasbench_rank.tables import nb201 as bench
 
 
 @pytest.fixture(scope="session")

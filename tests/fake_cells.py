@@ -7,7 +7,7 @@ import zlib
 
 import numpy as np
 
-from nasbench_rank.harness import PREDICTIONS_CSV
+from nasbench_rank.grid.harness import PREDICTIONS_CSV
 
 CALLS: list[dict] = []
 

@@ -10,7 +10,8 @@ import pytest
 import torch
 from scipy.stats import kendalltau
 
-from nasbench_rank import bench, space
+from nasbench_rank.tables import nb201 as bench
+from nasbench_rank.spaces import nb201_cell as space
 from nasbench_rank.errors import UserError
 from nasbench_rank.plugins import get_plugins
 from nasbench_rank.predictors.act import ACTPredictor, RecursiveNet, effective_ops, functional_copies

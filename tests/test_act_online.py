@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from nasbench_rank import space
+from nasbench_rank.spaces import nb201_cell as space
 from nasbench_rank.errors import UserError
 from nasbench_rank.predictors.act import ACTPredictor, resolve_device
 from nasbench_rank.predictors.act_cells import space_index

@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.stats import kendalltau
 
-from nasbench_rank import bench
+from nasbench_rank.tables import nb201 as bench
 from nasbench_rank.errors import PluginError, UserError
 from nasbench_rank.plugins import get_plugins
 

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasbench_rank import bench, space
+from nasbench_rank.tables import nb201 as bench
+from nasbench_rank.spaces import nb201_cell as space
 from nasbench_rank.errors import DataError, UserError
 
 
@@ -140,7 +141,7 @@ def test_packaged_table_is_declared_as_package_data():
     import tomllib
     from pathlib import Path
 
-    root = Path(bench.__file__).resolve().parents[1]
+    root = Path(bench.__file__).resolve().parents[2]
     globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["nasbench_rank"]
     relative = bench.packaged_table_path().relative_to(root / "nasbench_rank")
     assert any(relative.match(g) for g in globs)

@@ -4,12 +4,13 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from nasbench_rank import __version__, bench
+from nasbench_rank import __version__
+from nasbench_rank.tables import nb201 as bench
 from nasbench_rank.cli import cli
 
 
 def _cli(*args: str, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nasbench_rank.cli", *args], capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "nasbench_rank", *args], capture_output=True, text=True, env=env)
 
 
 def test_version_and_help():
@@ -141,7 +142,7 @@ def test_plugins_lists_a_broken_third_party_space_as_unavailable(monkeypatch):
     from nasbench_rank import plugins as plugin_mod
     from nasbench_rank.hookspecs import hookimpl
 
-    plugins_cmd = importlib.import_module("nasbench_rank.commands.plugins")  # the module, not the click command
+    plugins_cmd = importlib.import_module("nasbench_rank.cli.plugins")  # the module, not the click command
 
     def broken():
         raise RuntimeError("data server down")

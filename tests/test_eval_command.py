@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from nasbench_rank.cli import cli, main
-from nasbench_rank.evaluation import read_rows
-from nasbench_rank.persist import load_predictor, read_meta
+from nasbench_rank.quality.protocol import read_rows
+from nasbench_rank.predictors.persist import load_predictor, read_meta
 
 TINY = ["--predictor", "xgb", "--set", "n_estimators=10", "--set", "max_depth=3", "--n-train", "60", "--n-test", "30"]
 

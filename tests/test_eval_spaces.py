@@ -11,10 +11,12 @@ from scipy import stats
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import Ridge
 
-from nasbench_rank import evaluation, harness, plugins, spaces, spec
+from nasbench_rank.quality import protocol as evaluation
+from nasbench_rank.grid import harness, spec
+from nasbench_rank import plugins, spaces
 from nasbench_rank.cli import cli, main
 from nasbench_rank.errors import UserError
-from nasbench_rank.evaluation import evaluate_predictor, read_rows, space_pool, split, target_test
+from nasbench_rank.quality.protocol import evaluate_predictor, read_rows, space_pool, split, target_test
 from nasbench_rank.hookspecs import hookimpl
 
 pytest.importorskip("nas_bench_graph")

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from scipy.stats import kendalltau
 
-from nasbench_rank import __version__, bench
+from nasbench_rank import __version__
+from nasbench_rank.tables import nb201 as bench
 from nasbench_rank.errors import PluginError, UserError
-from nasbench_rank.evaluation import (COLUMNS, evaluate_predictor, pool_indices, precision_top, read_rows,
-                                      resolve_protocol, score, split, summarize, write_rows)
-from nasbench_rank.persist import load_predictor, read_meta, save_predictor
+from nasbench_rank.quality.protocol import (COLUMNS, evaluate_predictor, pool_indices, precision_top, read_rows,
+    resolve_protocol, score, split, summarize, write_rows)
+from nasbench_rank.predictors.persist import load_predictor, read_meta, save_predictor
 from nasbench_rank.plugins import get_plugins
 
 TINY_XGB = {"n_estimators": 20, "max_depth": 3}
@@ -214,7 +215,8 @@ def test_ensemble_refuses_fewer_than_two_members(table):
 
 
 def test_functional_pool_holds_one_cell_per_functional_class(table):
-    from nasbench_rank import evaluation, space
+    from nasbench_rank.quality import protocol as evaluation
+    from nasbench_rank.spaces import nb201_cell as space
 
     pool = evaluation.pool_indices(table, "functional")
     keys = [space.functional_key(table.cell_of(i)) for i in pool]

@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator
 
-from nasbench_rank import evaluation, plugins, seeding
+from nasbench_rank.quality import protocol as evaluation
+from nasbench_rank import plugins, seeding
 from nasbench_rank.cli import main
-from nasbench_rank.evaluation import evaluate_predictor, read_rows
+from nasbench_rank.quality.protocol import evaluate_predictor, read_rows
 
 SMALL = ["--n-train", "40", "--n-test", "30", "--target", "cifar10"]
 FITS: list[dict] = []

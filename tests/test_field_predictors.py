@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from nasbench_rank import features, space, spaces
+from nasbench_rank.predictors import features
+from nasbench_rank.spaces import nb201_cell as space
+from nasbench_rank import spaces
 from nasbench_rank.plugins import get_plugins
 from nasbench_rank.predictors import gnn
 from nasbench_rank.predictors.proxies import parameter_count

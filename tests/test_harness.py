@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from fake_cells import CALLS, failing_runner, fake_runner
-from nasbench_rank import harness, report as leaderboard, spec
+from nasbench_rank.grid import harness, spec
+from nasbench_rank import report as leaderboard
 
 SPEC = """
 name = "fake"

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import torch
 
-from nasbench_rank import bench, importer
+from nasbench_rank.tables import nb201 as bench, nb201_import as importer
 from nasbench_rank.errors import DataError
 
 from official_format import official_dict

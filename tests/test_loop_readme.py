@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from nasbench_rank.plugins import Entry, get_plugins
-from nasbench_rank.search import run_search
+from nasbench_rank.loop.runs import run_search
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

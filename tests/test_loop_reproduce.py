@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nasbench_rank.search import run_search
+from nasbench_rank.loop.runs import run_search
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 

@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from nasbench_rank import space
+from nasbench_rank.spaces import nb201_cell as space
 from nasbench_rank.errors import UserError
 from nasbench_rank.loop import PredictionError, Request, Strategy, StrategyError
 from nasbench_rank.loop.clock import Clock
 from nasbench_rank.loop.surrogate import Surrogate
 from nasbench_rank.plugins import Entry, get_plugins
-from nasbench_rank.search import run_search
+from nasbench_rank.loop.runs import run_search
 
 XGB = {"n_estimators": 5, "max_depth": 2}
 

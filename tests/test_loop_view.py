@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nasbench_rank import bench
+from nasbench_rank.tables import nb201 as bench
 from nasbench_rank.loop.oracle import Entry as LedgerEntry
 from nasbench_rank.loop.oracle import Oracle
 from nasbench_rank.loop.strategy import Strategy
 from nasbench_rank.plugins import Entry, get_plugins
-from nasbench_rank.search import run_search
+from nasbench_rank.loop.runs import run_search
 
 XGB = {"n_estimators": 5, "max_depth": 2}
 

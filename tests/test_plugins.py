@@ -81,7 +81,7 @@ def test_a_clash_names_both_sources_and_the_way_out_and_other_names_keep_working
 
 
 def test_a_clash_fails_only_the_specs_that_use_the_name(tmp_path):
-    from nasbench_rank import spec
+    from nasbench_rank.grid import spec
 
     class Plugin:
         @hookimpl
@@ -105,7 +105,7 @@ def test_an_unknown_name_says_which_plugins_failed_to_load(tmp_path, monkeypatch
     with pytest.raises(PluginError, match=r"unknown predictor 'knn'\..* Plugin 'knn' failed to load "
                                           r"\(ModuleNotFoundError: No module named 'sklearn_knn_that_is_missing'\)"):
         loaded.predictors.get("knn")
-    from nasbench_rank import spec
+    from nasbench_rank.grid import spec
 
     path = tmp_path / "s.toml"
     path.write_text('[[eval]]\npredictors = ["knn"]\n')
@@ -142,7 +142,7 @@ def test_a_plugin_whose_hook_raises_is_reported_and_the_rest_keep_working():
 
 
 def test_blocked_plugins_are_not_loaded(monkeypatch):
-    monkeypatch.setenv(plugins.BLOCK_ENV, "nasbench_rank.builtin.searches, toy-plugin")
+    monkeypatch.setenv(plugins.BLOCK_ENV, "nasbench_rank.builtin.strategies, toy-plugin")
 
     class Plugin:
         @hookimpl
@@ -152,7 +152,7 @@ def test_blocked_plugins_are_not_loaded(monkeypatch):
     loaded = plugins.load_plugins(("toy-plugin", Plugin()))
     assert len(loaded.searches) == 0 and "toy" not in loaded.predictors
     assert "xgb" in loaded.predictors
-    assert loaded.blocked == ("nasbench_rank.builtin.searches", "toy-plugin")
+    assert loaded.blocked == ("nasbench_rank.builtin.strategies", "toy-plugin")
 
 
 def test_lazy_factory_applies_presets_and_caller_overrides():

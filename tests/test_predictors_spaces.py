@@ -13,9 +13,11 @@ import pytest
 import torch
 from sklearn.base import clone
 
-from nasbench_rank import features, space, spaces
+from nasbench_rank.predictors import features
+from nasbench_rank.spaces import nb201_cell as space
+from nasbench_rank import spaces
 from nasbench_rank.errors import UserError
-from nasbench_rank.persist import load_predictor, restore_space, save_predictor
+from nasbench_rank.predictors.persist import load_predictor, restore_space, save_predictor
 from nasbench_rank.plugins import get_plugins
 from nasbench_rank.predictors import gnn, gp
 from nasbench_rank.predictors.act import ACTPredictor, RecursiveNet

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from nasbench_rank import fit_cache, persist
+from nasbench_rank.predictors import fit_cache, persist
 from nasbench_rank.errors import UserError
 from nasbench_rank.plugins import get_plugins
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from fake_cells import CALLS, KILL_ENV, fake_runner, killing_runner
-from nasbench_rank import harness, spec
+from nasbench_rank.grid import harness, spec
 from nasbench_rank.report import finished_records
 from nasbench_rank.errors import UserError
 from nasbench_rank.grid import store
@@ -192,7 +192,7 @@ def test_ctrl_c_under_dask_says_one_line_and_exits_130(tmp_path):
                     'n_train = 100\nseeds = 200\n')
     out = tmp_path / "out"
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    proc = subprocess.Popen([sys.executable, "-m", "nasbench_rank.cli", "bench", str(path), "--out", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "nasbench_rank", "bench", str(path), "--out", str(out),
                              "--executor", "dask", "--workers", "2", "--no-progress"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=env)
     deadline = time.time() + 120

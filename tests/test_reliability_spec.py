@@ -4,9 +4,9 @@ one line with exit status 2."""
 import pytest
 from click.testing import CliRunner
 
-from nasbench_rank import spec
+from nasbench_rank.grid import spec
 from nasbench_rank.cli import cli
-from nasbench_rank.spec import SpecError
+from nasbench_rank.grid.spec import SpecError
 
 BAD_VALUES = """
 name = "x"

@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from fake_cells import failing_runner
-from nasbench_rank import harness, report, spec
+from nasbench_rank.grid import harness, spec
+from nasbench_rank import report
 from nasbench_rank.cli import cli
 from nasbench_rank.report import records
 

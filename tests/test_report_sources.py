@@ -5,8 +5,8 @@ from click.testing import CliRunner
 
 from nasbench_rank import report
 from nasbench_rank.cli import cli
-from nasbench_rank.evaluation import COLUMNS
-from nasbench_rank.search import RUN_COLUMNS, TRACE_COLUMNS
+from nasbench_rank.quality.protocol import COLUMNS
+from nasbench_rank.loop.runs import RUN_COLUMNS, TRACE_COLUMNS
 
 
 def run_rows(budget=20, evals=(20, 20, 12)):

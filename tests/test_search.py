@@ -8,14 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from nasbench_rank import space
+from nasbench_rank.spaces import nb201_cell as space
 from nasbench_rank.errors import PluginError, UserError
 from nasbench_rank.loop.oracle import Oracle
 from nasbench_rank.loop.protocol import Request
 from nasbench_rank.loop.runner import run_loop
 from nasbench_rank.loop.surrogate import Surrogate
 from nasbench_rank.loop.view import SearchView
-from nasbench_rank.search import RUN_COLUMNS, TRACE_COLUMNS, run_search
+from nasbench_rank.loop.runs import RUN_COLUMNS, TRACE_COLUMNS, run_search
 
 XGB = {"n_estimators": 10, "max_depth": 3}
 
@@ -392,13 +392,13 @@ def test_run_command_bad_input_is_one_line_exit_2(tmp_path, capsys, args, messag
 
 
 def test_parse_value_types():
-    from nasbench_rank.commands.run import parse_value
+    from nasbench_rank.cli.run import parse_value
 
     assert [parse_value(v) for v in ("3", "0.5", "true", "all", "none")] == [3, 0.5, True, "all", None]
 
 
 def test_one_pretraining_serves_searches_on_every_target_with_identical_results(table, monkeypatch):
-    from nasbench_rank import fit_cache
+    from nasbench_rank.predictors import fit_cache
 
     monkeypatch.setattr(fit_cache, "_MEMORY", fit_cache.OrderedDict())
     args = dict(mode="pretrained", budget=20, metric="test", seed=3, n_train=100, predictor_kwargs=XGB, table=table)
@@ -413,7 +413,7 @@ def test_one_pretraining_serves_searches_on_every_target_with_identical_results(
 
 
 def test_pretrained_fits_are_shared_through_the_disk_cache(table, monkeypatch, tmp_path):
-    from nasbench_rank import fit_cache
+    from nasbench_rank.predictors import fit_cache
 
     monkeypatch.setattr(fit_cache, "_MEMORY", fit_cache.OrderedDict())
     monkeypatch.setenv(fit_cache.CACHE_ENV, str(tmp_path))
@@ -429,7 +429,7 @@ def test_pretrained_fits_are_shared_through_the_disk_cache(table, monkeypatch, t
 def test_run_command_keeps_finished_seeds_when_a_later_seed_fails(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from nasbench_rank import search as search_module
+    from nasbench_rank.loop import runs as search_module
     from nasbench_rank.cli import cli
 
     real = search_module.run_search
@@ -469,7 +469,7 @@ def test_run_command_refuses_unknown_names_before_starting_a_seed(tmp_path):
     (["--search", "random", "--workers-sim", "0"], "--workers-sim"),
 ])
 def test_run_command_refuses_bad_values_in_one_line_before_fitting(tmp_path, capsys, monkeypatch, args, message):
-    from nasbench_rank import search as search_module
+    from nasbench_rank.loop import runs as search_module
     from nasbench_rank.cli import main
 
     monkeypatch.setattr(search_module, "run_search", lambda *a, **k: pytest.fail("a seed started"))
@@ -529,7 +529,7 @@ def test_run_command_budget_in_gpu_hours_alone(tmp_path):
 
 
 def test_predictor_is_seeded_with_the_runs_seed_when_it_has_a_seed_setting():
-    from nasbench_rank.search import seeded
+    from nasbench_rank.loop.runs import seeded
 
     class WithParams:
         def __init__(self, seed=0, depth=3):

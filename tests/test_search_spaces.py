@@ -15,7 +15,7 @@ from nasbench_rank.loop.oracle import Oracle
 from nasbench_rank.loop.protocol import Request, StrategyError
 from nasbench_rank.loop.strategy import Strategy
 from nasbench_rank.plugins import Entry, get_plugins
-from nasbench_rank.search import run_search
+from nasbench_rank.loop.runs import run_search
 from space_predictor import registered
 
 pytest.importorskip("nas_bench_graph")
@@ -282,7 +282,7 @@ def test_the_space_view_keeps_the_nb201_names_on_every_space(benchmarks):
 
 
 def test_fit_cache_keys_name_the_space(benchmarks, ridge, monkeypatch):
-    import nasbench_rank.search as search
+    import nasbench_rank.loop.runs as search
 
     keys = []
     real = search.cached_fit

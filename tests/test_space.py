@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from nasbench_rank import space
+from nasbench_rank.spaces import nb201_cell as space
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 

@@ -5,7 +5,7 @@ import copy
 import numpy as np
 import pytest
 
-from nasbench_rank import space as nb201_cells
+from nasbench_rank.spaces import nb201_cell as nb201_cells
 from nasbench_rank import spaces
 from nasbench_rank.errors import UserError
 

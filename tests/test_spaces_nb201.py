@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from nasbench_rank import space, spaces
-from nasbench_rank.space import REL_FEEDS, REL_SAME_DST
+from nasbench_rank.spaces import nb201_cell as space
+from nasbench_rank import spaces
+from nasbench_rank.spaces.nb201_cell import REL_FEEDS, REL_SAME_DST
 from nasbench_rank.spaces.nb201 import NB201Benchmark
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from nasbench_rank import spec
+from nasbench_rank.grid import spec
 from nasbench_rank.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from nasbench_rank import space
+from nasbench_rank.spaces import nb201_cell as space
 
 from nasbench_rank.errors import UserError
 from nasbench_rank.loop import Observation, Request, SearchView
 from nasbench_rank.plugins import get_plugins
-from nasbench_rank.search import run_search
-from nasbench_rank.searches.halving import SuccessiveHalving
+from nasbench_rank.loop.runs import run_search
+from nasbench_rank.strategies.halving import SuccessiveHalving
 
 
 def _cells(table, trace, fidelity=None):

@@ -7,11 +7,11 @@ import sys
 import numpy as np
 import pytest
 
-from nasbench_rank import space
+from nasbench_rank.spaces import nb201_cell as space
 from nasbench_rank.errors import UserError
 from nasbench_rank.loop import Observation, SearchView
 from nasbench_rank.plugins import get_plugins
-from nasbench_rank.search import run_search
+from nasbench_rank.loop.runs import run_search
 
 pytest.importorskip("optuna")
 

@@ -1,4 +1,4 @@
 """The grid: a spec's cells run by an executor into an output folder (`store`).
 
-`nasbench_rank.harness.run_grid` ties the parts together; `spec` checks and expands specs.
+`nasbench_rank.grid.harness.run_grid` ties the parts together; `spec` checks and expands specs.
 """

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..errors import UserError
-from ..spec import Cell
+from .spec import Cell
 
 #: runner(kind, settings) -> {"rows": [...], "trace": [...], "files": {name: text}} ("rows" required).
 Runner = Callable[[str, dict[str, Any]], dict[str, Any]]

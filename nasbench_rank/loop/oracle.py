@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import bench
+from ..tables import nb201 as bench
 from ..errors import UserError
 from .protocol import COST_MODEL, FULL, Observation, Request
 
@@ -226,7 +226,7 @@ def check_budget(max_evals: int | None, max_gpu_hours: float | None, size: int |
     if max_evals is None and max_gpu_hours is None:
         raise UserError("a search needs a budget: evaluations (--budget) and/or GPU-hours (--gpu-hours)")
     if size is None:
-        from .. import space
+        from ..spaces import nb201_cell as space
 
         size = space.N_CELLS
     if max_evals is not None and not 1 <= max_evals <= size:

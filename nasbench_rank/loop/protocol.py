@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import space
+from ..spaces import nb201_cell as space
 from ..errors import UserError
 
 #: Training epochs a request may ask for on NAS-Bench-201: the full schedule and the table's short one.

@@ -10,7 +10,7 @@ import weakref
 import numpy as np
 import torch
 
-from .. import space
+from ..spaces import nb201_cell as space
 from ..spaces import Space, default_space
 
 # Relations between two tokens, indexing the learned attention bias: the space's own relations

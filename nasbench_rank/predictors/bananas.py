@@ -8,7 +8,7 @@ import torch
 from sklearn.base import BaseEstimator
 from torch import nn
 
-from .. import features
+from . import features
 from ..errors import NonFiniteError, UserError
 from .threads import torch_threads
 

@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import RandomForestRegressor
 
-from .. import features
+from . import features
 
 
 class ForestPredictor(BaseEstimator):

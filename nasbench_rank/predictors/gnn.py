@@ -21,7 +21,7 @@ from torch import nn
 
 from functools import singledispatch
 
-from .. import space
+from ..spaces import nb201_cell as space
 from ..errors import UserError
 from ..spaces import Space, resolve_space
 from ..spaces.nb201 import NB201Space

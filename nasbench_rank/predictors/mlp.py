@@ -9,7 +9,7 @@ import numpy as np
 import torch  # imported when the predictor is built, never inside a timed fit
 from sklearn.base import BaseEstimator
 
-from .. import features
+from . import features
 from ..errors import UserError
 from .threads import torch_threads
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .. import space
+from ..spaces import nb201_cell as space
 from ..errors import UserError
 from ..spaces import Space, resolve_space
 from ..spaces.nb201 import NB201Space
@@ -29,7 +29,7 @@ _BODY = (27 * 16 + 32) + (9 * 16 * 32 + 64 + 9 * 32 * 32 + 64 + 16 * 32) + (9 * 
 def parameter_count(cells, dataset: str = "cifar10") -> np.ndarray:
     """Trainable parameters of each cell's NB201 network, computed from its structure (the
     topology the benchmark trains: every edge is built, dead or not, so dead convolutions count)."""
-    from ..bench import canonical_dataset
+    from ..tables.nb201 import canonical_dataset
 
     arr = space.as_array(cells)
     classes = _CLASSES[canonical_dataset(dataset)]
@@ -95,7 +95,7 @@ class Acc12Proxy(BaseEstimator):
         self.benchmark = benchmark
 
     def fit(self, cells, y=None) -> "Acc12Proxy":
-        from .. import bench
+        from ..tables import nb201 as bench
 
         sp = resolve_space(self.space)
         if isinstance(sp, NB201Space):

@@ -9,7 +9,7 @@ import numpy as np
 import xgboost  # imported with the module, i.e. when the predictor is built: never inside a timed fit
 from sklearn.base import BaseEstimator
 
-from .. import features
+from . import features
 from ..errors import UserError
 
 ENCODINGS = ("tabular", "structural")

@@ -19,8 +19,8 @@ from typing import Any
 import pandas as pd
 
 from ..grid import store
-from ..harness import unpack_rows, variant
-from ..spec import expand
+from ..grid.harness import unpack_rows, variant
+from ..grid.spec import expand
 
 KINDS = ("eval", "search")
 #: The measure whose non-finite value makes a finished cell count as `nonfinite`.

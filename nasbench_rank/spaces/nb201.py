@@ -1,5 +1,5 @@
-"""NAS-Bench-201 on the space interface: a wrapper over `nasbench_rank.space` (the cell) and
-`nasbench_rank.bench` (the table), which keep their own functions for existing callers.
+"""NAS-Bench-201 on the space interface: a wrapper over `nasbench_rank.spaces.nb201_cell` (the cell) and
+`nasbench_rank.tables.nb201` (the table), which keep their own functions for existing callers.
 
 Elements are cells: six op indices, one per edge in the order 0->1, 0->2, 1->2, 0->3, 1->3, 2->3.
 Ordinals are the base-5 numbers of `space.to_ordinal` (not the official index, which only the table
@@ -15,7 +15,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .. import bench, space
+from ..tables import nb201 as bench
+from . import nb201_cell as space
 from .base import Benchmark, Element, ExtraMissing, Fidelity, Metric, ParseError, Space, as_int_array
 
 N_NODES = 4
@@ -118,7 +119,7 @@ class NB201Benchmark(Benchmark):
         "test": Metric("test", "max", "test accuracy", "%"),
         "params": Metric("params", "min", "parameters", "M"),
     }
-    source = "NAS-Bench-201 table (nasbench_rank.bench)"
+    source = "NAS-Bench-201 table (nasbench_rank.tables.nb201)"
     _FIDELITIES = (Fidelity("200ep", 200, "the full 200-epoch schedule"),
                    Fidelity("12ep", 12, "the short 12-epoch schedule"))
 

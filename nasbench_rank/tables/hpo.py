@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import space
+from ..spaces import nb201_cell as space
 from ..errors import DataError
 from ..spaces.base import DataChecksum, ExtraMissing
 
@@ -188,7 +188,7 @@ def _nb201_seeds(dataset: str) -> np.ndarray:
 def nb201_seeds(dataset: str, cells: np.ndarray) -> np.ndarray:
     """(n, 3) per-seed 200-epoch validation accuracy (%) of the given NB201 cells; NaN where a
     cell was trained with two seeds only. The package's keys list the six ops in the official edge
-    order, as `nasbench_rank.space` does."""
-    from .. import space
+    order, as `nasbench_rank.spaces.nb201_cell` does."""
+    from ..spaces import nb201_cell as space
 
     return _nb201_seeds(dataset)[space.ordinals(cells)]

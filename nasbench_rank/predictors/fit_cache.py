@@ -25,8 +25,9 @@ from typing import Any, Callable
 
 import filelock
 
-from . import atomic, persist
-from .provenance import code_key
+from .. import atomic
+from . import persist
+from ..provenance import code_key
 
 CACHE_ENV = "NASBENCH_RANK_PRETRAINED_CACHE"
 MEMORY_SIZE = 8
@@ -47,7 +48,7 @@ def clear_memory() -> None:
 
 
 def _table_sha256() -> str:
-    from . import bench
+    from ..tables import nb201 as bench
 
     return bench.load().sha256
 
@@ -77,7 +78,7 @@ def _read(path: Path, name: str, kwargs: dict[str, Any], key: tuple,
         meta = tree.get("meta") or {}
         if meta.get("key") != repr(key):
             raise ValueError("it belongs to another key")
-        from .plugins import get_plugins
+        from ..plugins import get_plugins
 
         blank = make() if make is not None else get_plugins().predictors.create(name, **kwargs)
         model = persist.load_state(blank, tree, arrays)

@@ -20,7 +20,7 @@ def leaderboard(results_dir: str, out_dir: str | None, baseline: str | None, exc
     `run` and `eval` write; DIR may also be one such CSV) into leaderboards: per configuration the
     median and IQM with 95% bootstrap intervals, rates with Wilson intervals, Kaplan-Meier medians of
     evaluations to a goal, and cells asked/finished/failed/missing/unreadable. Prints the Markdown."""
-    from .. import report  # pandas, scipy and matplotlib load only for this command
+    from .. import report
 
     written = report.write(results_dir, out_dir, plots=not no_plots, baseline=baseline, exclude_stale=exclude_stale)
     click.echo(written[0].read_text())

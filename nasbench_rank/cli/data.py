@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import bench
+from ..tables import nb201 as bench
 from ..errors import DataError, UserError
 
 DATA_OPTION = click.option("--data", "data_path", type=click.Path(dir_okay=False), default=None,
@@ -59,7 +59,7 @@ def verify(data_path: str | None) -> None:
               help="table to take unique_id from (default: the table found as for --data)")
 def import_(source: str, output: str, reference: str | None) -> None:
     """Convert the official NAS-Bench-201 file SOURCE (.pth) into this table format."""
-    from ..importer import import_official
+    from ..tables.nb201_import import import_official
 
     try:
         ref = bench.load(reference)

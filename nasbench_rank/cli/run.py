@@ -10,13 +10,14 @@ from typing import Any
 
 import click
 
-from .. import atomic, bench
+from .. import atomic
+from ..tables import nb201 as bench
 from ..errors import UserError
 from ..loop.oracle import NOISE
 from ..loop.surrogate import MODES
 from ..plugins import get_plugins
 from ..provenance import unverified_note
-from ..search import PROTOCOL_COLUMNS, RUN_COLUMNS, TRACE_COLUMNS, summarise
+from ..loop.runs import PROTOCOL_COLUMNS, RUN_COLUMNS, TRACE_COLUMNS, summarise
 
 
 def parse_value(text: str) -> Any:
@@ -154,7 +155,7 @@ def run(predictor: str | None, search: str, space: str | None, dataset: str, sou
     from tqdm import tqdm
 
     from ..loop.oracle import Oracle, check_budget, cost_model
-    from ..search import resolve, run_search
+    from ..loop.runs import resolve, run_search
 
     if mode is not None and predictor is None:
         raise UserError(f"--mode {mode} needs --predictor")

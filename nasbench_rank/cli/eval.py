@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from .. import bench
+from ..tables import nb201 as bench
 from ..errors import UserError
 from ..provenance import unverified_note
-from ..evaluation import (NB201_ONLY_PROTOCOLS, PROTOCOLS, check_encodable, check_output, evaluate_predictor, existing_keys, load_benchmark,
-                          pool_about, protocol_settings, read_rows, resolve_protocol, row_key, space_pool, space_name as
-                          find_space, summarize, write_rows)
+from ..quality.protocol import (NB201_ONLY_PROTOCOLS, PROTOCOLS, check_encodable, check_output, evaluate_predictor,
+    existing_keys, load_benchmark, pool_about, protocol_settings, read_rows, resolve_protocol, row_key, space_pool,
+    space_name as find_space, summarize, write_rows)
 
 NB201_SOURCE = "cifar10"
 NB201_TARGETS = ("cifar10", "cifar100", "imagenet16")

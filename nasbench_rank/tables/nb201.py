@@ -19,8 +19,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from . import space
-from .errors import DataError, UserError
+from ..spaces import nb201_cell as space
+from ..errors import DataError, UserError
 
 #: sha256 of the published table (../shared/data/nb201/README.md).
 BUNDLED_SHA256 = "d548cf877e2089975aebbd5c6690b728da65193166e972755cb7691dd1f953f6"
@@ -68,7 +68,7 @@ def user_data_dir() -> Path:
 
 def packaged_table_path() -> Path:
     """The published table shipped inside the package (gzip-compressed CSV)."""
-    return Path(__file__).resolve().parent / "data" / PACKAGED_NAME
+    return Path(__file__).resolve().parent.parent / "data" / PACKAGED_NAME
 
 
 def candidate_paths(explicit: str | os.PathLike | None = None) -> list[tuple[str, Path]]:

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import bench, space
-from .errors import UserError
-from .spaces.nb201 import N_FUNCTIONAL_CLASSES, N_UNIQUE_IDS
+from ..tables import nb201 as bench
+from ..spaces import nb201_cell as space
+from ..errors import UserError
+from ..spaces.nb201 import N_FUNCTIONAL_CLASSES, N_UNIQUE_IDS
 
 KINDS: tuple[str, ...] = ("eval", "search")
 POOLS: dict[str, int] = {"full": space.N_CELLS, "unique": N_UNIQUE_IDS, "functional": N_FUNCTIONAL_CLASSES}
@@ -304,7 +305,7 @@ class _Checker:
 
     def search_start(self, names: list[Any], kwargs: dict[str, Any], budgets: list[Any]) -> None:
         """A strategy's `init` (its random start) must fit the budget; `pool` is a count or 'all'."""
-        from .searches.base import check_pool
+        from ..strategies.base import check_pool
 
         if "pool" in kwargs:
             try:
@@ -340,7 +341,7 @@ def _block_benchmark(check: "_Checker", name: Any, kind: str) -> Any:
     """The benchmark of a block's `space` (None for nb201), or False after reporting a problem."""
     if name == DEFAULT_SPACE:
         return None
-    from . import spaces
+    from .. import spaces
 
     if not isinstance(name, str) or not name:
         check.bad(f"space must be one space name (one block per space), got {name!r}")
@@ -351,7 +352,7 @@ def _block_benchmark(check: "_Checker", name: Any, kind: str) -> Any:
         check.bad(f"unknown space {name!r}{hint}; known: {', '.join(spaces.names())}")
         return False
     try:
-        from .evaluation import load_benchmark
+        from ..quality.protocol import load_benchmark
 
         return load_benchmark(name)
     except UserError as exc:
@@ -361,7 +362,7 @@ def _block_benchmark(check: "_Checker", name: Any, kind: str) -> Any:
 
 def _pool_size(bm: Any, sources: list[str], pool: str) -> int:
     """The smallest pool among the block's source datasets (their spaces can differ: a subspace)."""
-    from .evaluation import space_pool
+    from ..quality.protocol import space_pool
 
     return min(len(space_pool(bm.space_of(src), pool)) for src in sources) if sources else bm.space.size
 
@@ -467,7 +468,7 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
 def expand(data: dict[str, Any], path: str = "<spec>", plugins: Any = None) -> tuple[list[Cell], list[str]]:
     """Cells of a parsed spec and the list of its problems (cells are only valid when none)."""
     if plugins is None:
-        from .plugins import get_plugins
+        from ..plugins import get_plugins
 
         plugins = get_plugins()
     problems: list[str] = []

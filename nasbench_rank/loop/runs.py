@@ -27,17 +27,18 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import __version__, bench
-from .errors import UserError
-from .fit_cache import cached_fit
-from .loop.oracle import NOISE, Oracle, as_benchmark, check_budget, cost_model, fidelity_names, to_utility
-from .loop.protocol import FULL
-from .loop.runner import run_loop
-from .loop.surrogate import Surrogate, check_mode
-from .loop.view import SearchView
-from .plugins import get_plugins
-from .provenance import PROVENANCE_COLUMNS, provenance
-from .seeding import apply_seed
+from .. import __version__
+from ..tables import nb201 as bench
+from ..errors import UserError
+from ..predictors.fit_cache import cached_fit
+from .oracle import NOISE, Oracle, as_benchmark, check_budget, cost_model, fidelity_names, to_utility
+from .protocol import FULL
+from .runner import run_loop
+from .surrogate import Surrogate, check_mode
+from .view import SearchView
+from ..plugins import get_plugins
+from ..provenance import PROVENANCE_COLUMNS, provenance
+from ..seeding import apply_seed
 
 #: NB201: test accuracy (%) that counts as "good enough" on each dataset (`NB201Benchmark.threshold`).
 #: CIFAR-10's 94.0 is the article's; the others sit a similar distance below their optimum (73.51,
@@ -106,7 +107,7 @@ def resolve(dataset: str, space: Any = None, table: Any = None) -> tuple[Any, st
     """(benchmark, canonical dataset): `space` names the space (or is None: the one space that has a
     dataset of that name, `spaces.find_dataset`); `table` is a Benchmark or a NAS-Bench-201 table to
     use instead of loading one."""
-    from . import spaces
+    from .. import spaces
 
     if table is not None and not isinstance(table, bench.Table):
         bm = table
@@ -156,7 +157,7 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
     and given the benchmark's whole space (`spaces.give_space`). `oracle`: "mean" (the table's value)
     or "seed" (one training seed's result per evaluation, see `loop.oracle.Oracle`).
     """
-    from .spaces import give_space
+    from ..spaces import give_space
 
     plugins = get_plugins()
     bm, dataset = resolve(dataset, space, table)

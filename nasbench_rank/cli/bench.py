@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from .. import harness
+from ..grid import harness
 from ..errors import UserError
-from ..spec import load
+from ..grid.spec import load
 
 
 def _raise_interrupt(signum, frame) -> None:
@@ -43,7 +43,7 @@ def bench(spec_path: str, out_dir: str | None, workers: int | None, threads: int
         raise UserError(f"--threads must be >= 1, got {threads}")
     spec = load(spec_path)
     out = Path(out_dir) if out_dir else Path("results") / spec.name
-    from ..bench import load as load_table
+    from ..tables.nb201 import load as load_table
 
     table = load_table()  # a missing, empty or garbled table is refused here, before any cell runs
     if dry_run:

@@ -32,8 +32,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import __version__, atomic
-from .errors import UserError
+from .. import __version__, atomic
+from ..errors import UserError
 
 STATE_NAME = "state.npz"
 META_NAME = "meta.json"
@@ -66,7 +66,7 @@ MODULE_BUILDERS = _module_builders()
 def _predictor_builders() -> dict[tuple[str, str], Callable[[Any], Any]]:
     """(predictor class, attribute) -> build(owner) -> an unfitted predictor held by the owner."""
     def member(owner: Any) -> Any:
-        from .plugins import get_plugins
+        from ..plugins import get_plugins
 
         return get_plugins().predictors.create(owner.base, **(owner.base_kwargs or {}))
 
@@ -99,7 +99,7 @@ class _Encoder:
             if not all(isinstance(k, str) for k in value):
                 raise UnsafeState(f"{where}: a dict with non-string keys")
             return {"dict": {k: self.encode(v, f"{where}.{k}") for k, v in value.items()}}
-        from .spaces import Space
+        from ..spaces import Space
 
         if isinstance(value, Space):
             return {"space": value.name}
@@ -228,7 +228,7 @@ class _Decoder:
 def restore_space(name: Any) -> Any:
     """The Space a saved `space` setting names: a registered space, or a dataset's subspace of one
     (``nbgraph-proteins``: the space of the benchmark ``nbgraph`` that carries that name)."""
-    from .spaces import load, resolve_space
+    from ..spaces import load, resolve_space
 
     if not isinstance(name, str):
         raise ValueError(f"a saved space is a name, got {type(name).__name__}")
@@ -272,7 +272,7 @@ def read_state_bytes(data: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]
 
 def rebuild(name: str, kwargs: dict[str, Any], data: bytes) -> Any:
     """A registered predictor `name` built with `kwargs`, filled with the state in npz `data`."""
-    from .plugins import get_plugins
+    from ..plugins import get_plugins
 
     tree, arrays = read_state_bytes(data)
     predictor = get_plugins().predictors.create(name, **kwargs)

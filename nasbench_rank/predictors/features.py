@@ -26,10 +26,10 @@ from functools import singledispatch
 
 import numpy as np
 
-from . import space
-from .errors import UserError
-from .spaces.base import Space
-from .spaces.nb201 import NB201Space
+from ..spaces import nb201_cell as space
+from ..errors import UserError
+from ..spaces.base import Space
+from ..spaces.nb201 import NB201Space
 
 # The input->output paths of the cell: edge sequences whose ops form the path's signature.
 PATHS: tuple[tuple[int, ...], ...] = ((3,), (0, 4), (1, 5), (0, 2, 5))  # 0->3, 0->1->3, 0->2->3, 0->1->2->3

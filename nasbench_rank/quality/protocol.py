@@ -37,11 +37,13 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from . import __version__, atomic, bench, space
-from . import spaces as _spaces
-from .errors import NonFiniteError, UserError
-from .provenance import PROVENANCE_COLUMNS, provenance
-from .seeding import apply_seed, seed_of
+from .. import __version__, atomic
+from ..tables import nb201 as bench
+from ..spaces import nb201_cell as space
+from .. import spaces as _spaces
+from ..errors import NonFiniteError, UserError
+from ..provenance import PROVENANCE_COLUMNS, provenance
+from ..seeding import apply_seed, seed_of
 
 POOLS: tuple[str, ...] = ("full", "unique", "functional")
 TOP_FRACTION = 0.05
@@ -259,7 +261,7 @@ def pool_about(sp: Any, pool: str, size: int) -> str:
 
 def _plugin_setup(predictor: str, loss: str | None, predictor_kwargs: dict | None) -> tuple[str, str]:
     """(canonical JSON of the settings, the loss the predictor trains with or "") after checking them."""
-    from .plugins import get_plugins
+    from ..plugins import get_plugins
 
     plugins = get_plugins()
     kwargs = dict(predictor_kwargs or {})
@@ -396,7 +398,7 @@ def evaluate_predictor(predictor: str, *, loss: str | None = None, source: str =
     predictor, and no row is returned. With `save_dir`, the fitted predictor is saved there with its
     protocol (see `persist`).
     """
-    from .plugins import get_plugins
+    from ..plugins import get_plugins
 
     protocol = resolve_protocol(predictor, loss=loss, source=source, targets=targets, pool=pool, n_train=n_train,
                                 n_test=n_test, metric=metric, seed=seed, predictor_kwargs=predictor_kwargs,
@@ -461,7 +463,7 @@ def _predict(model: Any, predictor: str, protocol: Protocol, x: np.ndarray) -> n
 
 
 def _save(model: Any, save_dir: Any, predictor: str, kwargs: dict, protocol: Protocol, train: np.ndarray) -> None:
-    from .persist import save_predictor
+    from ..predictors.persist import save_predictor
 
     model_seed = seed_of(model)
     saved = {k: v for k, v in kwargs.items() if k != "space"}
@@ -535,7 +537,7 @@ def target_test(bm: "_spaces.Benchmark", protocol: Protocol, target: str, train:
 def _evaluate_space(predictor: str, protocol: Protocol, kwargs: dict, bm: "_spaces.Benchmark",
                     save_dir: Any) -> list[dict]:
     """`evaluate_predictor` on a space other than NAS-Bench-201 (elements and ordinals of the space)."""
-    from .plugins import get_plugins
+    from ..plugins import get_plugins
 
     model = get_plugins().predictors.create(predictor, **kwargs)  # imports the plugin's module: untimed
     apply_seed(model, protocol.seed, explicit=kwargs)

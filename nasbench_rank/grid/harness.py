@@ -26,15 +26,14 @@ from typing import Any, Iterable, TextIO
 
 from tqdm import tqdm
 
-from . import __version__, atomic
-from .errors import UserError
-from .fit_cache import CACHE_ENV
-from .grid.executors import (EXECUTORS, Results, Runner, execute_cell, limit_threads, one_line, run_dask,
-                             run_pool, run_serial)
-from .grid.store import (PREDICTIONS_CSV, cell_path, dump_json, finished_ids, load_records, pack_rows,
-                         read_cell, record_problems, unpack_rows)
-from .grid import store as _store
-from .provenance import code_versions, provenance, unverified_note
+from .. import __version__, atomic
+from ..errors import UserError
+from ..predictors.fit_cache import CACHE_ENV
+from .executors import EXECUTORS, Results, Runner, execute_cell, limit_threads, one_line, run_dask, run_pool, run_serial
+from .store import (PREDICTIONS_CSV, cell_path, dump_json, finished_ids, load_records, pack_rows, read_cell,
+    record_problems, unpack_rows)
+from . import store as _store
+from ..provenance import code_versions, provenance, unverified_note
 from .spec import Cell, Spec
 
 
@@ -60,7 +59,7 @@ def default_runner(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
     s = settings
     space = s.get("space") or "nb201"
     if kind == "eval":
-        from .evaluation import evaluate_predictor
+        from ..quality.protocol import evaluate_predictor
 
         with tempfile.TemporaryDirectory(prefix="nasbench-rank-") as tmp:
             rows = evaluate_predictor(
@@ -70,7 +69,7 @@ def default_runner(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
             files = {PREDICTIONS_CSV: predictions_csv(tmp, s, int(rows[0]["n_test"]))} if s["save_predictions"] else {}
         return {"rows": rows, "files": files}
     if kind == "search":
-        from .search import run_search
+        from ..loop.runs import run_search
 
         optional = {k: s[k] for k in ("source", "mode", "n_train", "loss") if s[k] is not None}
         if space != "nb201":
@@ -91,9 +90,9 @@ def predictions_csv(saved: str | Path, settings: dict[str, Any], n_test: int) ->
     import numpy as np
     import pandas as pd
 
-    from . import bench
-    from .evaluation import pool_indices, split
-    from .persist import load_predictor
+    from ..tables import nb201 as bench
+    from ..quality.protocol import pool_indices, split
+    from ..predictors.persist import load_predictor
 
     if settings.get("space"):
         return _space_predictions_csv(saved, settings, n_test)
@@ -112,8 +111,8 @@ def _space_predictions_csv(saved: str | Path, settings: dict[str, Any], n_test: 
     import numpy as np
     import pandas as pd
 
-    from .evaluation import load_benchmark, resolve_protocol, space_pool, split, target_test
-    from .persist import load_predictor
+    from ..quality.protocol import load_benchmark, resolve_protocol, space_pool, split, target_test
+    from ..predictors.persist import load_predictor
 
     bm = load_benchmark(settings["space"])
     protocol = resolve_protocol(settings["predictor"], loss=settings["loss"], source=settings["source"],
@@ -251,7 +250,7 @@ def run_grid(spec: Spec, out_dir: str | Path, *, workers: int | None = None, exe
     workers = workers or os.cpu_count() or 1
     stream = stream or sys.stderr
     if table is None:
-        from . import bench
+        from ..tables import nb201 as bench
 
         table = bench.load()
     prov = provenance(table)

@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import atomic, bench, space
-from .errors import DataError, UserError
+from .. import atomic
+from . import nb201 as bench
+from ..spaces import nb201_cell as space
+from ..errors import DataError, UserError
 
 # our dataset -> (official dataset for valid, set, official dataset for test, set)
 _SPLITS = {

@@ -11,9 +11,9 @@ import sys
 
 import click
 
-from . import __version__
+from .. import __version__
 from .commands import COMMANDS
-from .errors import UserError
+from ..errors import UserError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

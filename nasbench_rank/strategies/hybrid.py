@@ -15,7 +15,8 @@ from ..errors import UserError
 from ..loop.protocol import FULL
 from ..loop.strategy import Strategy
 from ..loop.view import SearchView
-from .base import all_elements, as_cells, capped, check_int, check_pool, free_mask, random_start, top, twins_of_known, unevaluated
+from .base import (all_elements, as_cells, capped, check_int, check_pool, free_mask, random_start, top,
+    twins_of_known, unevaluated)
 
 
 @lru_cache(maxsize=1024)
