@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--summary-only", action="store_true")
     args = parser.parse_args()
     if not args.summary_only:
-        from nasbench_rank.search import run_search
+        from nasbench_rank.loop.runs import run_search
         from nasbench_rank.spaces import load
 
         bm = load("nb201")
