@@ -27,6 +27,7 @@ from typing import Any, Iterable
 
 from . import bench, space
 from .errors import UserError
+from .grid import search_options
 from .spaces.nb201 import N_FUNCTIONAL_CLASSES, N_UNIQUE_IDS
 
 KINDS: tuple[str, ...] = ("eval", "search")
@@ -45,7 +46,7 @@ EVAL_KEYS: dict[str, Any] = {
 SEARCH_KEYS: dict[str, Any] = {
     "space": DEFAULT_SPACE, "predictors": [None], "losses": [None], "searches": None, "datasets": ["cifar10"], "source": "cifar10",
     "modes": ["pretrained"], "budget": 210, "metric": "valid", "n_train": 900, "seeds": [0],
-    "predictor_kwargs": {}, "search_kwargs": {},
+    "predictor_kwargs": {}, "search_kwargs": {}, **search_options.KEYS,
 }
 BLOCK_KEYS: dict[str, dict[str, Any]] = {"eval": EVAL_KEYS, "search": SEARCH_KEYS}
 
@@ -435,6 +436,10 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
         skw = check.table("search_kwargs", values["search_kwargs"])
         check.kwargs_of("search", axes["search"], skw, "search_kwargs")
         check.search_start(axes["search"], skw, axes["budget"])
+        for problem in search_options.problems(values, bm, axes["dataset"], axes["metric"], axes["budget"]):
+            check.bad(problem)
+        labels = values["labels"] if isinstance(values["labels"], list) else [values["labels"]]
+        axes[search_options.CELL_KEY] = labels
     if len(problems) > n_before:
         return []
 
@@ -453,7 +458,9 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
         if kind == "eval":
             s.update(targets=targets, predictor_kwargs=pkw, save_predictions=values["save_predictions"])
         else:
-            s.update(predictor_kwargs=pkw, search_kwargs=skw)
+            s.update(predictor_kwargs=pkw, search_kwargs=skw, **search_options.fixed(values))
+            if s[search_options.CELL_KEY] == "mean":  # the default: cells written before labels keep their ids
+                del s[search_options.CELL_KEY]
             if s["predictor"] is None:  # a predictor-free search: predictor settings do not apply
                 s.update(loss=None, source=None, mode=None, n_train=None, predictor_kwargs={})
         for seed in seeds:

@@ -1,0 +1,1 @@
+"""Strategies written from the literature (the built-in ones move here)."""
