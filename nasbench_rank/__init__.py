@@ -64,10 +64,12 @@ class _MovedModuleLoader:
 
         warnings.warn(f"{spec.name} moved to {self.new}; the old name goes in the next release",
                       DeprecationWarning, stacklevel=3)
-        return importlib.import_module(self.new)
+        module = importlib.import_module(self.new)
+        self.spec = module.__spec__
+        return module
 
     def exec_module(self, module) -> None:
-        pass
+        module.__spec__ = self.spec  # the import system set the old name's spec on the module: undo it
 
 
 def _install_finder() -> None:

@@ -48,6 +48,7 @@ def test_an_old_module_name_gives_the_new_module_with_a_deprecation_warning(old,
     with pytest.warns(DeprecationWarning, match=new.replace(".", r"\.")):
         module = importlib.import_module(old)
     assert module is importlib.import_module(new)
+    assert module.__spec__.name == new and module.__name__ == new  # the module itself is left as it was
 
 
 def test_an_old_name_imported_with_from_keeps_working(monkeypatch):
@@ -64,3 +65,45 @@ def test_importing_the_package_loads_no_layer():
     code = "import sys, nasbench_rank; print(sorted(m for m in sys.modules if m.startswith('nasbench_rank.')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _imports(path: Path) -> set[str]:
+    """Absolute names of the nasbench_rank modules a source file imports (relative imports resolved)."""
+    import ast
+
+    module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    base = module.removesuffix(".__init__") if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = base.split(".")
+                target = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            found.add(target)
+            found.update(f"{target}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+    return {name for name in found if name.startswith("nasbench_rank")}
+
+
+def test_the_report_reads_records_through_the_grid_store_only():
+    grid_imports = {name for f in (PACKAGE / "report").glob("*.py") for name in _imports(f)
+                    if name.startswith("nasbench_rank.grid")}
+    assert grid_imports and all(name.startswith("nasbench_rank.grid.store") or name == "nasbench_rank.grid"
+                                for name in grid_imports), grid_imports
+
+
+def test_proxies_are_handed_benchmark_results_and_never_import_a_table():
+    names = _imports(PACKAGE / "predictors" / "proxies.py")
+    assert not any(n.startswith("nasbench_rank.tables") for n in names), names
+    assert "nasbench_rank.spaces.load" not in names
+
+
+def test_acc12_built_by_hand_without_results_refuses_in_one_line():
+    from nasbench_rank.errors import UserError
+    from nasbench_rank.predictors.proxies import Acc12Proxy
+
+    with pytest.raises(UserError, match="handed to it"):
+        Acc12Proxy().fit([(0, 0, 0, 0, 0, 0)])

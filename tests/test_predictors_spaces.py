@@ -55,6 +55,7 @@ def build(name: str, bm, dataset: str):
     """A predictor as evaluation code builds it: its space given, its dataset injected."""
     model = get_plugins().predictors.create(name, **TINY[name])
     spaces.give_space(model, bm.space, name)
+    spaces.give_benchmark(model, bm)
     get_params = getattr(model, "get_params", None)
     if callable(get_params) and "dataset" in get_params(deep=False):
         model.set_params(dataset=dataset)

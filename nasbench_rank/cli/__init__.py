@@ -19,7 +19,7 @@ from ..errors import UserError
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="nasbench-rank")
 def cli() -> None:
-    """Rank NAS-Bench-201 architectures with pluggable predictors and search strategies."""
+    """Benchmark architecture-performance predictors and search strategies on tabulated NAS benchmarks."""
 
 
 for _command in COMMANDS:

@@ -31,7 +31,7 @@ from ..errors import UserError
 from . import search_options
 from ..predictors.fit_cache import CACHE_ENV
 from .executors import EXECUTORS, Results, Runner, execute_cell, limit_threads, one_line, run_dask, run_pool, run_serial
-from .store import (PREDICTIONS_CSV, cell_path, dump_json, finished_ids, load_records, pack_rows, read_cell,
+from .store import (PREDICTIONS_CSV, variant, cell_path, dump_json, finished_ids, load_records, pack_rows, read_cell,
     record_problems, unpack_rows)
 from . import store as _store
 from ..provenance import code_versions, provenance, unverified_note
@@ -133,11 +133,6 @@ def _space_predictions_csv(saved: str | Path, settings: dict[str, Any], n_test: 
     return pd.concat(frames).to_csv(index=False, float_format="%.7g")
 
 
-def variant(settings: dict[str, Any]) -> str:
-    """The plugin keyword arguments of a cell as one canonical string ('' when there are none), so
-    two configurations of the same predictor never share a leaderboard line."""
-    extra = {k: settings[k] for k in ("predictor_kwargs", "search_kwargs") if settings.get(k)}
-    return json.dumps(extra, sort_keys=True, separators=(",", ":")) if extra else ""
 
 
 def tidy(cell: Cell, rows: Iterable[dict[str, Any]], spec_name: str, prov: dict[str, Any]) -> list[dict[str, Any]]:

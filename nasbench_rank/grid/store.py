@@ -74,6 +74,13 @@ def unpack_rows(packed: dict[str, Any]) -> list[dict[str, Any]]:
     return [{**packed["constant"], **dict(zip(packed["columns"], values))} for values in packed["data"]]
 
 
+def variant(settings: dict[str, Any]) -> str:
+    """The plugin keyword arguments of a cell as one canonical string ('' when there are none), so
+    two configurations of the same predictor never share a leaderboard line."""
+    extra = {k: settings[k] for k in ("predictor_kwargs", "search_kwargs") if settings.get(k)}
+    return json.dumps(extra, sort_keys=True, separators=(",", ":")) if extra else ""
+
+
 def cell_path(out_dir: Path, cell_id: str) -> Path:
     return Path(out_dir) / "cells" / f"{cell_id}.json"
 
@@ -170,6 +177,17 @@ def spec_cell_ids(root: Path) -> set[str] | None:
     except (OSError, ValueError, AttributeError):
         return None
     return set(ids) if isinstance(ids, list) else None
+
+
+def asked_from_spec(data: dict[str, Any], source: str) -> tuple[dict[str, tuple[str, dict]], str | None]:
+    """The cells a stored spec asks for ({id: (kind, settings)}) and None, or {} and why it no longer
+    expands. Readers of a results folder learn what a grid asked through here, not through the spec."""
+    from .spec import expand
+
+    cells, problems = expand(data, source)
+    if problems:
+        return {}, str(problems[0])
+    return {c.id: (c.kind, c.settings) for c in cells}, None
 
 
 def load_records(root: str | Path, current_only: bool = False) -> list[dict[str, Any]]:

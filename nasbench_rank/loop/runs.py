@@ -165,7 +165,7 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
     `loop.regret.EVAL_MARKS` within the budget; a mark past the budget is refused) and `eps` (default:
     the space's); every trace row its incumbent's `regret` and `test_regret`.
     """
-    from ..spaces import give_space
+    from ..spaces import give_benchmark, give_space
 
     plugins = get_plugins()
     bm, dataset = resolve(dataset, space, table)
@@ -223,6 +223,7 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
     def build() -> Any:
         model = seeded(plugins.predictors.create(predictor, **predictor_kwargs), seed, explicit)
         give_space(model, bm.space, predictor, explicit)  # the whole space, also for a subspace's dataset
+        give_benchmark(model, bm, explicit)  # only a proxy that reads results declares `benchmark`
         return model
 
     make = None if predictor is None else build

@@ -2,8 +2,9 @@
 False, so an evaluation charges nothing for them); a proxy that reads benchmark results pays for
 them, and reports what it paid in ``query_gpu_hours_`` after each `predict`.
 
-Both take a ``space`` (None: NAS-Bench-201) and a ``benchmark`` (None: the registered benchmark of
-that space, loaded on `fit`); evaluation code injects ``dataset`` (and, on NAS-Bench-201, ``table``).
+Both take a ``space`` (None: NAS-Bench-201) and a ``benchmark``: the results they read are handed to
+them by the framework (`spaces.give_benchmark`, with ``dataset`` and, on NAS-Bench-201, ``table``);
+a proxy never loads a benchmark itself, so what it reads is exactly what it is given and charged for.
 """
 
 from __future__ import annotations
@@ -29,20 +30,17 @@ _BODY = (27 * 16 + 32) + (9 * 16 * 32 + 64 + 9 * 32 * 32 + 64 + 16 * 32) + (9 * 
 def parameter_count(cells, dataset: str = "cifar10") -> np.ndarray:
     """Trainable parameters of each cell's NB201 network, computed from its structure (the
     topology the benchmark trains: every edge is built, dead or not, so dead convolutions count)."""
-    from ..tables.nb201 import canonical_dataset
-
     arr = space.as_array(cells)
-    classes = _CLASSES[canonical_dataset(dataset)]
+    classes = _CLASSES[space.canonical_dataset(dataset)]
     per_cell = sum(n * (arr == op).sum(axis=1) for op, n in _EDGE_PARAMS.items())
     return (_BODY + 65 * classes + per_cell).astype(np.float64)
 
 
-def _benchmark(proxy, sp: Space):
+def _benchmark(proxy, sp: Space, name: str):
     if proxy.benchmark is not None:
         return proxy.benchmark
-    from ..spaces import load
-
-    return load(sp.name)
+    raise UserError(f"predictor {name!r} reads the {sp.name} benchmark's results, which are handed to it when "
+                    f"eval, run or bench builds it; built by hand, pass benchmark=spaces.load({sp.name!r})")
 
 
 class ParamsProxy(BaseEstimator):
@@ -60,7 +58,7 @@ class ParamsProxy(BaseEstimator):
     def fit(self, cells, y=None) -> "ParamsProxy":
         sp = resolve_space(self.space)
         if not isinstance(sp, NB201Space):
-            bm = _benchmark(self, sp)
+            bm = _benchmark(self, sp, "params")
             if "params" not in bm.metrics:
                 raise UserError(f"predictor 'params' needs a 'params' metric; space {sp.name!r} has none")
             self.space_ = bm.space_of(self.dataset)
@@ -95,16 +93,17 @@ class Acc12Proxy(BaseEstimator):
         self.benchmark = benchmark
 
     def fit(self, cells, y=None) -> "Acc12Proxy":
-        from ..tables import nb201 as bench
-
         sp = resolve_space(self.space)
         if isinstance(sp, NB201Space):
             table = self.table if self.table is not None else getattr(self.benchmark, "table", None)
-            self.table_ = table if table is not None else bench.load()
+            if table is None:
+                raise UserError("predictor 'acc12' reads the NAS-Bench-201 table's 12-epoch results, which are "
+                                "handed to it when eval, run or bench builds it; built by hand, pass table=...")
+            self.table_ = table
             self.values_ = self.table_.accuracy(self.dataset, self.metric, epochs=self.EPOCHS, fraction=True)
             self.seconds_ = self.table_.train_seconds(self.dataset) * self.EPOCHS / 200.0
             return self
-        bm = _benchmark(self, sp)
+        bm = _benchmark(self, sp, "acc12")
         if not any(f.epochs == self.EPOCHS for d in bm.datasets for f in bm.fidelities(d)):
             raise UserError(f"predictor 'acc12' needs a {self.EPOCHS}-epoch fidelity; space {sp.name!r} has none")
         short = [f for f in bm.fidelities(self.dataset) if f.epochs == self.EPOCHS]

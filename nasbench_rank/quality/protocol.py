@@ -542,6 +542,7 @@ def _evaluate_space(predictor: str, protocol: Protocol, kwargs: dict, bm: "_spac
     model = get_plugins().predictors.create(predictor, **kwargs)  # imports the plugin's module: untimed
     apply_seed(model, protocol.seed, explicit=kwargs)
     _spaces.give_space(model, bm.space, predictor, kwargs)
+    _spaces.give_benchmark(model, bm, kwargs)
     _inject_context(model, kwargs, dataset=protocol.source, table=None)
     src = bm.space_of(protocol.source)
     pool = space_pool(src, protocol.pool)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..atomic import write_text, write_with
 from ..errors import UserError
-from ..grid.harness import PREDICTIONS_CSV, variant
+from ..grid.store import PREDICTIONS_CSV, variant
 from . import markdown as md
 from . import plots as figures
 from . import records, tables

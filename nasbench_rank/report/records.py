@@ -19,8 +19,7 @@ from typing import Any
 import pandas as pd
 
 from ..grid import store
-from ..grid.harness import unpack_rows, variant
-from ..grid.spec import expand
+from ..grid.store import asked_from_spec, unpack_rows, variant
 
 KINDS = ("eval", "search")
 #: The measure whose non-finite value makes a finished cell count as `nonfinite`.
@@ -84,10 +83,10 @@ def asked_cells(out_dir: Path) -> tuple[dict[str, tuple[str, dict]] | None, str]
         except (OSError, ValueError, KeyError, TypeError):
             continue
     for _, path, meta, data in sorted(readable, key=lambda m: m[0], reverse=True):  # the newest run first
-        cells, problems = expand(data, str(path))
-        if problems:
-            return None, f"{out_dir}: the spec of {path.name} no longer expands ({problems[0]}); cells asked unknown"
-        return {c.id: (c.kind, c.settings) for c in cells}, f"{out_dir}: spec {meta.get('spec_name', '?')} from {path.name}"
+        asked, problem = asked_from_spec(data, str(path))
+        if problem:
+            return None, f"{out_dir}: the spec of {path.name} no longer expands ({problem}); cells asked unknown"
+        return asked, f"{out_dir}: spec {meta.get('spec_name', '?')} from {path.name}"
     return None, f"{out_dir}: no run metadata with a spec; cells asked unknown"
 
 

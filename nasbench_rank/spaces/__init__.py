@@ -17,7 +17,7 @@ from functools import lru_cache
 from .base import (Benchmark, Element, ExtraMissing, Fidelity, Metric, Optimum, ParseError, Space)
 
 __all__ = ["Benchmark", "Element", "ExtraMissing", "Fidelity", "Metric", "Optimum", "ParseError", "Space",
-           "load", "names", "find_dataset", "default_space", "resolve_space", "give_space",
+           "load", "names", "find_dataset", "default_space", "resolve_space", "give_space", "give_benchmark",
            "runs_on"]
 
 
@@ -105,6 +105,17 @@ def give_space(model, space: Space, plugin: str, explicit=()) -> None:
     if space.name != "nb201":
         raise UserError(f"predictor {plugin!r} takes no 'space' setting, so it runs on nb201 only, "
                         f"not on {space.name!r}")
+
+
+def give_benchmark(model, benchmark: Benchmark, explicit=()) -> None:
+    """Hand a benchmark's results to a predictor that reads them (a proxy: ``set_params(benchmark=...)``
+    when its `get_params()` has `benchmark`, unless the user set it). Nothing else is handed a
+    benchmark: a predictor learns from its training cells and labels only."""
+    get_params = getattr(model, "get_params", None)
+    if "benchmark" in set(explicit) or not callable(get_params):
+        return
+    if "benchmark" in get_params(deep=False):
+        model.set_params(benchmark=benchmark)
 
 
 def runs_on(predictors, space: Space) -> tuple[tuple[str, ...], list[str]]:

@@ -132,7 +132,7 @@ class NB201Benchmark(Benchmark):
         return bench.load(self._data)
 
     def aliases(self) -> dict[str, str]:
-        return dict(bench._DATASET_ALIASES)
+        return dict(space._DATASET_ALIASES)
 
     def checksum(self, dataset: str) -> bench.Table:
         """The table itself: it carries `sha256` (of the uncompressed CSV) and `verified`."""

@@ -12,6 +12,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..errors import UserError
+
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
 N_OPS = len(OPS)
@@ -215,3 +217,25 @@ def edge_relations() -> np.ndarray:
             elif di == dj:
                 rel[i, j] = REL_SAME_DST
     return rel
+
+
+#: The datasets of NAS-Bench-201 (our short names) and the spellings accepted for each.
+DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "imagenet16")
+_DATASET_ALIASES = {
+    "cifar10": "cifar10",
+    "cifar10-valid": "cifar10",
+    "cifar-10": "cifar10",
+    "cifar100": "cifar100",
+    "cifar-100": "cifar100",
+    "imagenet16": "imagenet16",
+    "imagenet16-120": "imagenet16",
+    "imagenet16_120": "imagenet16",
+}
+
+
+def canonical_dataset(name: str) -> str:
+    """Our short dataset name for any accepted spelling (`ImageNet16-120` -> `imagenet16`)."""
+    key = str(name).strip().lower()
+    if key not in _DATASET_ALIASES:
+        raise UserError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)} (official names accepted too)")
+    return _DATASET_ALIASES[key]

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..spaces import nb201_cell as space
+from ..spaces.nb201_cell import DATASETS, canonical_dataset
 from ..errors import DataError, UserError
 
 #: sha256 of the published table (../shared/data/nb201/README.md).
@@ -28,31 +29,12 @@ DATA_ENV = "NASBENCH_RANK_DATA"
 TABLE_NAME = "nb201.csv"
 PACKAGED_NAME = "nb201.csv.gz"
 
-DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "imagenet16")
 METRICS: tuple[str, ...] = ("valid", "test")
 EPOCHS: tuple[int, ...] = (200, 12)
-_DATASET_ALIASES = {
-    "cifar10": "cifar10",
-    "cifar10-valid": "cifar10",
-    "cifar-10": "cifar10",
-    "cifar100": "cifar100",
-    "cifar-100": "cifar100",
-    "imagenet16": "imagenet16",
-    "imagenet16-120": "imagenet16",
-    "imagenet16_120": "imagenet16",
-}
 PER_DATASET_COLUMNS = ("valid", "test", "valid_12ep", "test_12ep", "train_seconds", "params_m", "seeds")
 COLUMNS: tuple[str, ...] = ("index", "arch", "unique_id") + tuple(
     f"{d}_{c}" for d in DATASETS for c in PER_DATASET_COLUMNS
 )
-
-
-def canonical_dataset(name: str) -> str:
-    """Our short dataset name for any accepted spelling (`ImageNet16-120` -> `imagenet16`)."""
-    key = str(name).strip().lower()
-    if key not in _DATASET_ALIASES:
-        raise UserError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)} (official names accepted too)")
-    return _DATASET_ALIASES[key]
 
 
 def check_metric(metric: str) -> str:
