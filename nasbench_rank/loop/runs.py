@@ -276,8 +276,7 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
     trace = _trace(the_oracle, protocol, seed, prov, hours)
     run = _summary(bm, the_oracle, trace, protocol, seed, hours)
     regret_row, regret_trace = regret.of_ledger(the_oracle, bm, budget, regret_marks, eps)
-    for row, extra in zip(trace, regret_trace):
-        row.update(extra)
+    trace = [{c: {**row, **extra}[c] for c in TRACE_COLUMNS} for row, extra in zip(trace, regret_trace)]
     run.update(regret_row)
     if pretraining and hours:
         pre_hours = float(np.asarray(bm.cost(source), dtype=np.float64)[bm.space_of(source).ordinals(pre_cells)].sum()
