@@ -88,3 +88,10 @@ def test_write_makes_the_markdown_csvs_and_plots(tmp_path):
 
 def test_rows_without_regret_columns_make_no_scoreboard(tmp_path):
     assert scoreboard.write(pd.DataFrame([{"search": "x"}]), pd.DataFrame(), tmp_path) == []
+
+
+def test_runs_shorter_than_every_mark_still_get_a_scoreboard_page(tmp_path):
+    rows, trace = synthetic(budget=12)
+    written = scoreboard.write(rows, trace, tmp_path, plots=False)
+    assert "No run reached a mark of the table" in (tmp_path / "scoreboard.md").read_text()
+    assert tmp_path / "scoreboard.md" in written

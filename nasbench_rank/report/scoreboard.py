@@ -41,7 +41,9 @@ TASK = ("space", "dataset", "oracle")
 
 
 def has_regret(rows: pd.DataFrame) -> bool:
-    return not rows.empty and "final_regret" in rows.columns
+    """Whether any row carries a regret value (rows written before regret was recorded have none)."""
+    return (not rows.empty and "final_regret" in rows.columns
+            and pd.to_numeric(rows["final_regret"], errors="coerce").notna().any())
 
 
 def _method(row: dict[str, Any]) -> str:
@@ -58,20 +60,24 @@ def _method(row: dict[str, Any]) -> str:
 
 def tidy(rows: pd.DataFrame, trace: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rows and trace with `method` and the task columns filled (old rows without `oracle`: mean)."""
-    rows = rows.copy()
-    if "oracle" not in rows.columns:
-        rows["oracle"] = "mean"
-    rows["oracle"] = rows["oracle"].fillna("mean").replace("", "mean")
-    if "space" not in rows.columns:
-        rows["space"] = "nb201"
-    rows["space"] = rows["space"].fillna("nb201")
+    def fill(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        for column, default in (("oracle", "mean"), ("space", "nb201")):
+            if column not in frame.columns:
+                frame[column] = default
+            frame[column] = frame[column].astype(object).where(frame[column].notna() & (frame[column] != ""), default)
+        return frame
+
+    rows = fill(rows)
     rows["method"] = [_method(r) for r in rows.to_dict("records")]
-    keep = [c for c in ("cell_id", "config", "seed") if c in rows.columns and c in trace.columns]
-    key = "cell_id" if "cell_id" in keep else None
-    trace = trace.copy()
-    if key is not None and not trace.empty:
-        info = rows[[key, "method", *TASK]].drop_duplicates(key)
-        trace = trace.drop(columns=[c for c in ("method", *TASK) if c in trace.columns and c != key]).merge(info, on=key)
+    trace = fill(trace) if not trace.empty else trace.copy()
+    if trace.empty:
+        return rows, trace
+    if "cell_id" in rows.columns and "cell_id" in trace.columns:
+        info = rows[["cell_id", "method", *TASK]].drop_duplicates("cell_id")
+        trace = trace.drop(columns=[c for c in ("method", *TASK) if c in trace.columns]).merge(info, on="cell_id")
+    else:  # rows of `run` CSVs: each trace row names its own protocol
+        trace["method"] = [_method(r) for r in trace.to_dict("records")]
     return rows, trace
 
 
@@ -200,7 +206,9 @@ def markdown(board: pd.DataFrame, rows: pd.DataFrame, notes: list[str]) -> str:
              "hit eps: Kaplan-Meier median of the evaluations until a cell within eps of the optimum was evaluated "
              "(runs that never did are censored at their evaluations), with reached k/n.", ""]
     eps_cols = sorted(c for c in board.columns if c.startswith("evals_to_hit_") and c.endswith("_km_median"))
-    for task, part in board.groupby(list(TASK), sort=True):
+    if board.empty:
+        lines += [f"No run reached a mark of the table ({', '.join(map(str, TABLE_MARKS))} evaluations).", ""]
+    for task, part in (board.groupby(list(TASK), sort=True) if not board.empty else ()):
         space, dataset, oracle = task
         note = " (the data holds means only: no single-seed labels)" if oracle == "mean" and space == "nbgraph" else ""
         lines += [f"## {space} {dataset}, labels: {'one training seed per query' if oracle == 'seed' else 'mean over seeds'}{note}", ""]
@@ -250,7 +258,8 @@ def write(rows: pd.DataFrame, trace: pd.DataFrame, out: Path, plots: bool = True
     hour_bands: dict[tuple, dict[str, tuple]] = {}
     for task, part in rows.groupby(list(TASK), sort=True):
         horizon = _horizon(part)
-        tpart = trace[(trace["space"] == task[0]) & (trace["dataset"] == task[1]) & (trace["oracle"] == task[2])]
+        tpart = trace[(trace["space"] == task[0]) & (trace["dataset"] == task[1]) & (trace["oracle"] == task[2])] \
+            if not trace.empty and "regret" in trace.columns else pd.DataFrame()
         hours = pd.to_numeric(tpart.get("gpu_hours"), errors="coerce") if not tpart.empty else None
         grid = None
         if hours is not None and hours.notna().any() and hours.max() > 0:
