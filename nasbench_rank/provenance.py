@@ -27,13 +27,16 @@ def _dist_version(name: str) -> str:
         return ""
 
 
-@functools.lru_cache(maxsize=1)
-def source_revision() -> str:
-    """The git commit of the checkout the package runs from ('' when not a git checkout); '+dirty'
-    is appended when tracked files differ from that commit."""
-    root = Path(__file__).resolve().parent.parent
-    if not (root / ".git").exists():
-        return ""
+DIRTY = "+dirty"
+
+
+def revision_of(root: Path) -> str:
+    """The code revision of a package that runs from `root`: the git commit when `root` is a git
+    checkout, with '+dirty' appended when tracked files differ from that commit (untracked files,
+    such as new results, do not count); the package version when it is not a checkout (an installed
+    wheel); '' when git cannot be asked."""
+    if not (Path(root) / ".git").exists():
+        return __version__
     try:
         rev = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                              timeout=5, check=True).stdout.strip()
@@ -41,7 +44,18 @@ def source_revision() -> str:
                                capture_output=True, text=True, timeout=5, check=True).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
-    return rev + ("+dirty" if dirty else "")
+    return rev + (DIRTY if dirty else "")
+
+
+def checkout_root() -> Path:
+    """The folder the package runs from (a git checkout's root when it is one)."""
+    return Path(__file__).resolve().parent.parent
+
+
+@functools.lru_cache(maxsize=1)
+def source_revision() -> str:
+    """`revision_of` the folder the package runs from."""
+    return revision_of(checkout_root())
 
 
 @functools.lru_cache(maxsize=1)

@@ -294,28 +294,6 @@ def _script(name):
     return module
 
 
-def test_zero_shot_script_writes_rows_matrix_and_heatmap_and_resumes(space_plugins, tmp_path, capsys):
-    script = _script("space_zero_shot")
-    args = ["--space", "nbgraph", "--datasets", "cora,proteins", "--predictors", "onehot-ridge,nospace-ridge",
-            "--seeds", "2", "--n-train", "60", "--results", str(tmp_path)]
-    script.main(args)
-    err = capsys.readouterr().err
-    assert "skipping nospace-ridge" in err and err.count("onehot-ridge") == 4  # 2 sources x 2 seeds
-    rows = read_rows(tmp_path / "zero_shot_nbgraph.csv")
-    assert len(rows) == 8 and set(rows["predictor"]) == {"onehot-ridge"} and set(rows["n_train"]) == {60}
-    prot = rows[(rows["source"] == "cora") & (rows["target"] == "proteins")]
-    assert (prot["n_scored"] < 2021).all() and (rows[rows["target"] == "cora"]["n_scored"] > 20000).all()
-    summary = pd.read_csv(tmp_path / "zero_shot_nbgraph_matrix.csv")
-    assert len(summary) == 4 and set(summary["seeds"]) == {2}
-    cell = summary[(summary["source"] == "proteins") & (summary["target"] == "proteins")].iloc[0]
-    own = rows[(rows["source"] == "proteins") & (rows["target"] == "proteins")]["kendall"]
-    assert cell["kendall_median"] == pytest.approx(own.median())
-    assert (tmp_path / "zero_shot_nbgraph.png").stat().st_size > 1000
-    script.main(args)
-    assert "onehot-ridge cora" not in capsys.readouterr().err  # every fit was already there
-    assert len(read_rows(tmp_path / "zero_shot_nbgraph.csv")) == 8
-
-
 def test_leaderboard_script_on_fcnet_summarises_with_paired_tests_and_resumes(space_plugins, tmp_path, capsys,
                                                                               monkeypatch):
     script = _script("predictor_leaderboard")

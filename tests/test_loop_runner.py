@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -14,6 +15,9 @@ from nasbench_rank.loop.clock import Clock
 from nasbench_rank.loop.surrogate import Surrogate
 from nasbench_rank.plugins import Entry, get_plugins
 from nasbench_rank.loop.runs import run_search
+
+# These tests drive the loop with strategies set up at run time (closures, class attributes): in-process.
+run_search = functools.partial(run_search, isolation="in-process")
 
 XGB = {"n_estimators": 5, "max_depth": 2}
 

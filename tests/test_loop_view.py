@@ -6,6 +6,7 @@ Python code can import the package itself; what is pinned here is that nothing h
 
 from __future__ import annotations
 
+import functools
 import types
 from collections import deque
 
@@ -19,6 +20,9 @@ from nasbench_rank.loop.oracle import Oracle
 from nasbench_rank.loop.strategy import Strategy
 from nasbench_rank.plugins import Entry, get_plugins
 from nasbench_rank.loop.runs import run_search
+
+# These tests drive the loop with strategies set up at run time (closures, class attributes): in-process.
+run_search = functools.partial(run_search, isolation="in-process")
 
 XGB = {"n_estimators": 5, "max_depth": 2}
 

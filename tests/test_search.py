@@ -298,7 +298,8 @@ def test_evals_to_optimum_counts_the_evaluation_that_found_it(table):
     registry.add(Entry("perfect-test-only", "predictor", lambda: OracleTable(table, "imagenet16", "valid"), "tests", ""))
     try:
         run, trace = run_search("perfect-test-only", "topk", dataset="imagenet16", budget=12, n_train=20,
-                                search_kwargs={"init": 3, "pool": "all"}, table=table)
+                                search_kwargs={"init": 3, "pool": "all"}, table=table,
+                                isolation="in-process")  # an oracle predictor, by design
     finally:
         del registry._entries["perfect-test-only"]
     # three random cells, then the first guided pick is the validation optimum 10676
@@ -514,7 +515,7 @@ def test_run_command_exits_1_without_a_row_when_a_strategy_breaks_the_protocol(t
     registry.add(Entry("outside-test-only", "search", Outside, "tests", ""))
     try:
         with pytest.raises(SystemExit) as exit_info:
-            main(["run", "--search", "outside-test-only", "--out-dir", str(tmp_path)])
+            main(["run", "--search", "outside-test-only", "--out-dir", str(tmp_path), "--in-process"])
     finally:
         del registry._entries["outside-test-only"]
     assert exit_info.value.code == 1

@@ -143,7 +143,8 @@ def test_evals_to_optimum_counts_the_optimum_ties(benchmarks):
     registry = get_plugins().searches
     registry.add(Entry("straight-test-only", "search", Straight, "tests", ""))
     try:
-        run, _ = run_search(None, "straight-test-only", dataset="naval_propulsion", budget=4, table=bm)
+        run, _ = run_search(None, "straight-test-only", dataset="naval_propulsion", budget=4, table=bm,
+                            isolation="in-process")  # a class defined in the test: not importable elsewhere
     finally:
         del registry._entries["straight-test-only"]
     assert run["evals_to_optimum"] == 3 and run["best_index"] == opt.ordinal and run["optimum_metric"] == opt.value
@@ -292,6 +293,9 @@ def test_fit_cache_keys_name_the_space(benchmarks, ridge, monkeypatch):
         return real(key, fit, sha, make=make)
 
     monkeypatch.setattr(search, "cached_fit", spy)
-    run_search(ridge, "topk", dataset="cora", n_train=30, budget=12, seed=0, table=benchmarks["nbgraph"])
-    run_search(ridge, "topk", dataset="naval", n_train=30, budget=12, seed=0, table=benchmarks["fcnet"])
+    # in-process: a third-party predictor in its own process fits for each run, without the cache
+    run_search(ridge, "topk", dataset="cora", n_train=30, budget=12, seed=0, table=benchmarks["nbgraph"],
+               isolation="in-process")
+    run_search(ridge, "topk", dataset="naval", n_train=30, budget=12, seed=0, table=benchmarks["fcnet"],
+               isolation="in-process")
     assert [k[2] for k in keys] == ["nbgraph", "fcnet"] and keys[0][3] == "cora"

@@ -15,7 +15,7 @@ def register_predictors(register):
     register("act-rank", lazy(act, loss="rank"), f"ACT transformer ({one}) trained with the pairwise ranking loss")
     register("act-mixed", lazy(act, loss="mixed"), f"ACT transformer ({one}) trained with 0.5 MSE + 0.5 ranking")
     register("act-best", lazy(act, n_models=3, epochs=120),
-             f"ACT transformer ({one}), 3-seed ensemble trained twice as long: slightly better ranking, ~6x the fit time")
+             f"ACT transformer ({one}), 3-seed ensemble (members trained together) trained twice as long: slightly better ranking")
     register("xgb", lazy("nasbench_rank.predictors.xgb:XGBPredictor"), "XGBoost regressor on one-hot + op counts (op counts where the space has a DAG)")
     register("xgb-rank", lazy("nasbench_rank.predictors.xgb:XGBPredictor", objective="rank:pairwise"), "XGBoost pairwise ranking objective")
     mlp = "nasbench_rank.predictors.mlp:MLPPredictor"

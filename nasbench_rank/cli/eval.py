@@ -10,7 +10,7 @@ import click
 from ..tables import nb201 as bench
 from ..errors import UserError
 from ..provenance import unverified_note
-from ..quality.protocol import (NB201_ONLY_PROTOCOLS, PROTOCOLS, check_encodable, check_output, evaluate_predictor,
+from ..quality.protocol import (NB201_ONLY_PROTOCOLS, PROTOCOLS, check_encodable, check_output, evaluate_seeds,
     existing_keys, load_benchmark, pool_about, protocol_settings, read_rows, resolve_protocol, row_key, space_pool,
     space_name as find_space, summarize, write_rows)
 
@@ -160,9 +160,10 @@ def eval_(predictor: str, loss: str | None, space_name: str | None, source: str 
     todo = [p for p in protocols if overwrite or not set(p.keys()) <= done]
     if len(todo) < len(protocols):
         click.echo(f"skipping {len(protocols) - len(todo)} seed(s) already in {output} (--overwrite recomputes them)", err=True)
-    for i, protocol in enumerate(todo, start=1):
-        target_dir = Path(save_dir) / f"seed-{protocol.seed}" if save_dir else None
-        rows = evaluate_predictor(predictor, seed=protocol.seed, save_dir=target_dir, **common)
+    # seeds fitted together where the predictor offers batched fitting (`predictors.batched`)
+    dirs = [Path(save_dir) / f"seed-{p.seed}" if save_dir else None for p in todo]
+    for i, (protocol, rows) in enumerate(zip(todo, evaluate_seeds(predictor, [p.seed for p in todo],
+                                                                  save_dirs=dirs, **common)), start=1):
         write_rows(output, rows)
         scores = "  ".join(f"{r['target']} tau {r['kendall']:.3f}" for r in rows)
         click.echo(f"[{i}/{len(todo)}] seed {protocol.seed}: fit {rows[0]['fit_seconds']:.2f} s  {scores}", err=True)

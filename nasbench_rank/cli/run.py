@@ -146,10 +146,16 @@ def _value(row: dict, column: str, percent: bool) -> str:
 @click.option("--data", "data_path", type=click.Path(dir_okay=False), default=None, help="NAS-Bench-201 table CSV")
 @click.option("--set", "predictor_set", multiple=True, metavar="KEY=VALUE", help="predictor setting (repeatable)")
 @click.option("--search-set", multiple=True, metavar="KEY=VALUE", help="search setting, e.g. pool=all (repeatable)")
+@click.option("--in-process", is_flag=True, default=False,
+              help="run the strategy and predictor in this process (faster; rows say isolation=in-process; a plugin "
+                   "can then reach the table, see docs/concepts/threat-model.md) [default: each in a process of its own]")
+@click.option("--plugin-timeout", type=str, default=None, metavar="SECONDS",
+              help="the most seconds a plugin's process may take per call [default: $NASBENCH_RANK_PLUGIN_TIMEOUT or 600]")
 def run(predictor: str | None, search: str, space: str | None, dataset: str, source: str | None, mode: str | None,
         budget: int | None, gpu_hours: float | None, workers_sim: int, refit_every: int, warm_every: int, metric: str,
         oracle: str, seeds: int, seed_start: int, n_train: int, loss: str | None, out_dir: str, data_path: str | None,
-        predictor_set: tuple[str, ...], search_set: tuple[str, ...]) -> None:
+        predictor_set: tuple[str, ...], search_set: tuple[str, ...], in_process: bool = False,
+        plugin_timeout: str | None = None) -> None:
     """Search a space (NAS-Bench-201 by default) with a predictor and a strategy; print per-seed and
     overall figures (best values in the metric's own units, better by its direction)."""
     from tqdm import tqdm
@@ -157,8 +163,18 @@ def run(predictor: str | None, search: str, space: str | None, dataset: str, sou
     from ..loop.oracle import Oracle, check_budget, cost_model
     from ..loop.runs import resolve, run_search
 
+    from ..loop.isolation import IN_PROCESS, PROCESS
+    from ..loop.isolation import plugin_timeout as check_timeout
+
     if mode is not None and predictor is None:
         raise UserError(f"--mode {mode} needs --predictor")
+    if plugin_timeout is not None:
+        try:
+            timeout_s = check_timeout(plugin_timeout)
+        except UserError as exc:
+            raise UserError(f"--plugin-timeout: {exc}") from None
+    else:
+        timeout_s = check_timeout(None)
     if budget is None and gpu_hours is None:
         budget = 210
     table = None
@@ -203,6 +219,7 @@ def run(predictor: str | None, search: str, space: str | None, dataset: str, sou
                                    warm_every=warm_every, metric=metric, seed=seed, n_train=n_train, loss=loss,
                                    predictor_kwargs=predictor_kwargs, search_kwargs=search_kwargs,
                                    table=table if bm.name == "nb201" else bm, space=bm.name, oracle=oracle,
+                                   isolation=IN_PROCESS if in_process else PROCESS, plugin_timeout=timeout_s,
                                    progress=lambda n: bar.update(n - bar.n))
         runs.append(row)
         report, rpct = row["report_metric"], report_percent(row)

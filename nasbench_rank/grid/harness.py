@@ -29,18 +29,21 @@ from tqdm import tqdm
 from .. import __version__, atomic
 from ..errors import UserError
 from . import search_options
+from ..predictors.batched import PROGRESS_ENV
 from ..predictors.fit_cache import CACHE_ENV
 from .executors import EXECUTORS, Results, Runner, execute_cell, limit_threads, one_line, run_dask, run_pool, run_serial
 from .store import (PREDICTIONS_CSV, variant, cell_path, dump_json, finished_ids, load_records, pack_rows, read_cell,
     record_problems, unpack_rows)
 from . import store as _store
 from ..provenance import code_versions, provenance, unverified_note
+from .revision import check_clean, is_dirty
 from .spec import Cell, Spec
 
 
 __all__ = ["EXECUTORS", "PREDICTIONS_CSV", "GridReport", "Runner", "atomic_write_text", "cell_path", "default_runner",
            "dump_json", "execute_cell", "exit_code", "finished_ids", "limit_threads", "load_records", "one_line",
-           "pack_rows", "predictions_csv", "read_cell", "record_problems", "run_grid", "unpack_rows", "variant"]
+           "pack_rows", "predictions_csv", "read_cell", "record_problems", "run_grid", "unfinished", "unpack_rows",
+           "variant", "check_clean"]
 
 # Settings copied into every row of a cell so each row names its own protocol.
 _IDENTITY: dict[str, tuple[str, ...]] = {
@@ -77,7 +80,8 @@ def default_runner(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
             optional["space"] = space
         row, trace = run_search(
             s["predictor"], s["search"], dataset=s["dataset"], budget=s["budget"], metric=s["metric"], seed=s["seed"],
-            predictor_kwargs=s["predictor_kwargs"] or None, search_kwargs=s["search_kwargs"] or None, **optional,
+            predictor_kwargs=s["predictor_kwargs"] or None, search_kwargs=s["search_kwargs"] or None,
+            isolation="in-process" if s.get("in_process") else "process", **optional,
             **search_options.run_kwargs(s))
         return {"rows": [row], "trace": trace}
     raise UserError(f"unknown cell kind {kind!r}")
@@ -139,7 +143,10 @@ def tidy(cell: Cell, rows: Iterable[dict[str, Any]], spec_name: str, prov: dict[
     """Rows with the cell's identity and provenance added where the runner did not name them."""
     identity = {k: cell.settings.get(k) for k in _IDENTITY[cell.kind]}
     extra = {"kind": cell.kind, "cell_id": cell.id, "spec": spec_name, "variant": variant(cell.settings)}
-    return [{**identity, **prov, **dict(row), **extra, "version": dict(row).get("version", __version__)} for row in rows]
+    out = [{**identity, **prov, **dict(row), **extra, "version": dict(row).get("version", __version__)} for row in rows]
+    for row in out:  # whether the code that made the row differed from its commit (see grid.revision)
+        row["dirty"] = is_dirty(row.get("source_revision", ""))
+    return out
 
 
 def make_record(cell: Cell, outcome: dict[str, Any], spec_name: str, prov: dict[str, Any]) -> dict[str, Any]:
@@ -225,16 +232,25 @@ def _notes(found: _store.Scan, stale_runs: int, stale_cells: int, table: Any) ->
     return notes
 
 
+def unfinished(cells: Iterable[Cell], found: _store.Scan) -> list[Cell]:
+    """The cells a run still has to do: no valid `ok` record of this table, or a record without the
+    predictions file its settings ask for. `bench --dry-run` counts by the same rule."""
+    return [c for c in cells if c.id not in found.finished
+            or (c.settings.get("save_predictions") and PREDICTIONS_CSV not in found.files.get(c.id, []))]
+
+
 def run_grid(spec: Spec, out_dir: str | Path, *, workers: int | None = None, executor: str = "local",
              address: str | None = None, runner: Runner = default_runner, threads: int = 1,
-             progress: bool = True, stream: TextIO | None = None, wait: bool = False, table: Any = None) -> GridReport:
+             progress: bool = True, stream: TextIO | None = None, wait: bool = False, table: Any = None,
+             notes: Iterable[str] = ()) -> GridReport:
     """Run every unfinished cell of `spec` into `out_dir`; return what ran and what failed.
 
     workers: parallel cells (default: os.cpu_count()); 1 runs in this process (pinning its threads). executor: "local"
     (process pool) or "dask" (`address` of a scheduler, or None for a LocalCluster of `workers`).
     threads: torch/BLAS threads per worker. wait: when another run holds the folder, wait for it
     instead of refusing. table: the benchmark table the cells read (default: `bench.load()`); its
-    checksum goes into every record, and records of another table are not reused.
+    checksum goes into every record, and records of another table are not reused. notes: lines the
+    caller wants printed with the run's own notes once the folder is checked and locked.
     """
     if executor not in EXECUTORS:
         raise UserError(f"unknown executor {executor!r}; known: {', '.join(EXECUTORS)}")
@@ -263,12 +279,12 @@ def run_grid(spec: Spec, out_dir: str | Path, *, workers: int | None = None, exe
 
         found = _store.scan(out_dir, table.sha256, dict(code_versions()))
         stale_cells = len({p.stem for p in (out_dir / "cells").glob("*.json")} - ids)
-        todo = [c for c in spec.cells if c.id not in found.finished
-                or (c.settings.get("save_predictions") and PREDICTIONS_CSV not in found.files.get(c.id, []))]
+        todo = unfinished(spec.cells, found)
         report = GridReport(total=len(spec.cells), skipped=len(spec.cells) - len(todo), manifest=manifest_path,
                             notes=_notes(found, stale_runs, stale_cells, table))
         if not table.verified:
             report.notes.append(unverified_note(table).removeprefix("note: "))
+        report.notes += [n for n in notes if n]
         for note in report.notes:
             print(f"note: {note}", file=stream)
         bar = tqdm(total=report.total, initial=report.skipped, unit="cell", file=stream, disable=not progress,
@@ -278,6 +294,9 @@ def run_grid(spec: Spec, out_dir: str | Path, *, workers: int | None = None, exe
         # the variable. A caller's own setting wins.
         cache_was_set = CACHE_ENV in os.environ
         os.environ.setdefault(CACHE_ENV, str(out_dir.resolve() / "cache"))
+        # a fit's own progress bar (predictors.batched) stays off: the grid's bar of cells is the progress
+        progress_was = os.environ.get(PROGRESS_ENV)
+        os.environ[PROGRESS_ENV] = "0"
         if not todo:
             results: Results = iter(())
         elif executor == "dask":
@@ -302,6 +321,10 @@ def run_grid(spec: Spec, out_dir: str | Path, *, workers: int | None = None, exe
             bar.close()
             if not cache_was_set:
                 os.environ.pop(CACHE_ENV, None)
+            if progress_was is None:
+                os.environ.pop(PROGRESS_ENV, None)
+            else:
+                os.environ[PROGRESS_ENV] = progress_was
             report.seconds = time.perf_counter() - clock
             manifest.update(status=status, finished_at=_store.now(),
                             skipped=report.skipped, ran=report.ran, failed=len(report.failed),

@@ -47,7 +47,7 @@ EVAL_KEYS: dict[str, Any] = {
 SEARCH_KEYS: dict[str, Any] = {
     "space": DEFAULT_SPACE, "predictors": [None], "losses": [None], "searches": None, "datasets": ["cifar10"], "source": "cifar10",
     "modes": ["pretrained"], "budget": 210, "metric": "valid", "n_train": 900, "seeds": [0],
-    "predictor_kwargs": {}, "search_kwargs": {}, **search_options.KEYS,
+    "predictor_kwargs": {}, "search_kwargs": {}, "in_process": False, **search_options.KEYS,
 }
 BLOCK_KEYS: dict[str, dict[str, Any]] = {"eval": EVAL_KEYS, "search": SEARCH_KEYS}
 
@@ -437,6 +437,8 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
         skw = check.table("search_kwargs", values["search_kwargs"])
         check.kwargs_of("search", axes["search"], skw, "search_kwargs")
         check.search_start(axes["search"], skw, axes["budget"])
+        if not isinstance(values["in_process"], bool):
+            check.bad(f"in_process must be true or false, got {values['in_process']!r}")
         for problem in search_options.problems(values, bm, axes["dataset"], axes["metric"], axes["budget"]):
             check.bad(problem)
         labels = values["labels"] if isinstance(values["labels"], list) else [values["labels"]]
@@ -462,6 +464,8 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
             s.update(predictor_kwargs=pkw, search_kwargs=skw, **search_options.fixed(values))
             if s[search_options.CELL_KEY] == "mean":  # the default: cells written before labels keep their ids
                 del s[search_options.CELL_KEY]
+            if values["in_process"] is True:  # named only when set: the ids of isolated cells stay what they were
+                s["in_process"] = True
             if s["predictor"] is None:  # a predictor-free search: predictor settings do not apply
                 s.update(loss=None, source=None, mode=None, n_train=None, predictor_kwargs={})
         for seed in seeds:

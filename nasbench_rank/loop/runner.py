@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..errors import UserError
 from .clock import Clock
 from .oracle import Oracle
 from .protocol import FULL, Request, StrategyError, as_request
@@ -51,7 +52,7 @@ def run_loop(strategy: Any, name: str, oracle: Oracle, surrogate: Surrogate, vie
                 full_cells.append(o.cell)
                 full_values.append(o.value)
         refresh()
-        strategy.tell(view, list(observations))
+        _called(name, strategy.tell, view, list(observations))
 
     while True:
         while clock.free and not stopped:
@@ -63,7 +64,7 @@ def run_loop(strategy: Any, name: str, oracle: Oracle, surrogate: Surrogate, vie
                     surrogate.update(np.asarray(full_cells, dtype=np.int64).reshape(-1, view.space.width),
                                      np.asarray(full_values))
                 refresh()
-                proposals = strategy.ask(view, clock.free)
+                proposals = _called(name, strategy.ask, view, clock.free)
                 requests = _checked(proposals, name, oracle, clock, max_evals, paid_or_running, view)
                 if not requests:
                     break
@@ -93,6 +94,18 @@ def run_loop(strategy: Any, name: str, oracle: Oracle, surrogate: Surrogate, vie
             progress(oracle.n_evals)
     refresh()
     return clock
+
+
+def _called(name: str, method: Callable, *args: Any) -> Any:
+    """A strategy's `ask` or `tell`; an exception of its own (not a UserError) becomes one line naming it."""
+    try:
+        return method(*args)
+    except UserError:
+        raise
+    except Exception as exc:
+        lines = str(exc).strip().splitlines()
+        text = f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
+        raise StrategyError(f"search plugin {name!r} failed: {text}") from exc
 
 
 def _checked(proposals: Any, name: str, oracle: Oracle, clock: Clock, max_evals: int | None, used: int,

@@ -10,7 +10,9 @@ every value in the metric's own units: `best_metric`, `optimum_metric`, the trac
 `best_value` are the metric itself (NB201: percent; FCNet: the validation MSE, which decreases as the
 search improves), and `direction` says which way is better. `best_test`, `optimum_test` and
 `threshold` are the report metric (`report_metric`: `test` where the benchmark has one, else its
-default metric), compared by that metric's direction. `evals_to_optimum` counts evaluations until
+default metric), compared by that metric's direction. When several elements tie for the optimum of
+the search metric (`optimum_ties` says how many; NAS-Bench-Graph cora: 2), `optimum_test` is the
+report metric of the tie with the lowest index: ties are broken by index, never by the report metric. `evals_to_optimum` counts evaluations until
 the best-so-far (by what the search observed) is one of the optimum's ties
 (`Benchmark.optimum(dataset, metric).ties`). `oracle`: "mean" (the table's mean over training seeds)
 or "seed" (one seed's result per evaluation). On a space priced in evaluations (`cost_unit`
@@ -36,7 +38,10 @@ from . import regret
 from .protocol import FULL
 from .runner import run_loop
 from .surrogate import Surrogate, check_mode
-from .view import SearchView
+from .isolation import (PROCESS, PredictorProcess, check_isolation, closes_plugin_processes, isolates_predictor,
+                         strategy_for)
+from .isolation import plugin_timeout as plugin_timeout_of
+from .view import SearchView, private_copy
 from ..plugins import get_plugins
 from ..provenance import PROVENANCE_COLUMNS, provenance
 from ..seeding import apply_seed
@@ -50,7 +55,7 @@ THRESHOLDS: dict[str, float] = {"cifar10": 94.0, "cifar100": 73.0, "imagenet16":
 PROTOCOL_COLUMNS: tuple[str, ...] = (
     "space", "predictor", "loss", "search", "search_kwargs", "predictor_kwargs", "mode", "source", "dataset",
     "metric", "budget", "gpu_hours_budget", "workers", "refit_every", "warm_every", "n_train", "cost_model", "version",
-    "oracle",
+    "oracle", "isolation",
 )
 #: Columns of the run row, in order (the CSV writers and the README use this list).
 RUN_COLUMNS: tuple[str, ...] = (
@@ -58,11 +63,11 @@ RUN_COLUMNS: tuple[str, ...] = (
     "pretrain_evals", "pretrain_same_dataset", "pretrain_gpu_hours", "search_kwargs", "predictor_kwargs",
     "evals", "best_metric", "best_valid", "best_test", "best_index",
     "threshold", "evals_to_threshold", "reached_threshold",
-    "optimum_metric", "evals_to_optimum", "reached_optimum", "optimum_test",
+    "optimum_metric", "evals_to_optimum", "reached_optimum", "optimum_test", "optimum_ties",
     "gpu_hours", "fit_seconds_total", "n_fits", "search_seconds_excl_fit", "search_seconds_per_eval", "version",
     "space", "gpu_hours_budget", "workers", "refit_every", "warm_every", "cost_model", "evals_12ep", "n_warm_starts",
     "gpu_hours_to_threshold", "gpu_hours_to_optimum", "clock_hours", "clock_hours_to_threshold",
-    "clock_hours_to_optimum", "direction", "report_metric", "oracle",
+    "clock_hours_to_optimum", "direction", "report_metric", "oracle", "isolation",
     "final_regret", "final_test_regret", "regret_auc", "evals_to_top10", "regret_eps",
 ) + PROVENANCE_COLUMNS
 TRACE_COLUMNS: tuple[str, ...] = PROTOCOL_COLUMNS + (
@@ -136,12 +141,14 @@ def resolve(dataset: str, space: Any = None, table: Any = None) -> tuple[Any, st
     return bm, bm.canonical_dataset(dataset)
 
 
+@closes_plugin_processes
 def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", source: str | None = None,
                mode: str = "pretrained", budget: int | None = 210, metric: str = "valid", seed: int = 0,
                n_train: int = 900, loss: str | None = None, predictor_kwargs: dict | None = None,
                search_kwargs: dict | None = None, table=None, gpu_hours: float | None = None, workers: int = 1,
                refit_every: int = 1, warm_every: int = 0, space: Any = None, oracle: str = "mean",
-               progress: Callable[[int], None] | None = None, regret_marks: list[int] | None = None,
+               progress: Callable[[int], None] | None = None, isolation: str = PROCESS,
+               plugin_timeout: float | None = None, regret_marks: list[int] | None = None,
                eps: list[float] | None = None) -> tuple[dict, list[dict]]:
     """Run one search and return (run row, trace rows).
 
@@ -158,7 +165,10 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
     elsewhere; when source == dataset they are evaluations of the searched dataset and the row counts
     them in `pretrain_evals` with `pretrain_same_dataset` True. The predictor is seeded by `seeded`
     and given the benchmark's whole space (`spaces.give_space`). `oracle`: "mean" (the table's value)
-    or "seed" (one training seed's result per evaluation, see `loop.oracle.Oracle`).
+    or "seed" (one training seed's result per evaluation, see `loop.oracle.Oracle`). `isolation`:
+    "process" (the strategy, and a third-party predictor, each run in a process of their own that
+    holds no table: `loop.isolation`) or "in-process" (faster; the rows say so); `plugin_timeout`:
+    seconds a plugin's process may take per call (default: $NASBENCH_RANK_PLUGIN_TIMEOUT, else 600).
 
     Every row also carries the regret columns of `loop.regret` (definitions:
     docs/concepts/search-protocol.md): `regret_marks` (evaluation marks; default
@@ -166,6 +176,9 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
     the space's); every trace row its incumbent's `regret` and `test_regret`.
     """
     from ..spaces import give_benchmark, give_space
+
+    check_isolation(isolation)
+    timeout_s = plugin_timeout_of(plugin_timeout)
 
     plugins = get_plugins()
     bm, dataset = resolve(dataset, space, table)
@@ -206,7 +219,7 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
         if loss is not None:
             plugins.losses.get(loss)
             predictor_kwargs["loss"] = loss
-    strategy = plugins.searches.create(search, **search_kwargs)
+    strategy = strategy_for(search, search_kwargs, searched, isolation, timeout_s)
     init = int(getattr(strategy, "init", 0) or 0)
     if budget is not None and init > budget:
         raise UserError(f"budget {budget} is smaller than the {init} cells search {search!r} starts with")
@@ -227,6 +240,11 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
         return model
 
     make = None if predictor is None else build
+    remote = None
+    if predictor is not None and isolates_predictor(predictor, isolation):
+        remote = PredictorProcess(predictor, plugins.predictors.get(predictor).factory, predictor_kwargs, seed, explicit,
+                                  bm.space, timeout_s)
+        make = remote.model  # built, seeded and given its space in its own process
     if make is not None:  # built once now: a rejected setting fails, and imports happen, before any fit
         prototype = make()
         if getattr(strategy, "needs_std", False) and not callable(getattr(prototype, "predict_std", None)):
@@ -245,10 +263,11 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
 
         key = (predictor, json.dumps(predictor_kwargs, sort_keys=True, default=str), bm.name, source, metric,
                n_train, seed)
-        # shared by the grid's workers; never unpickled
-        frozen = cached_fit(key, fit, bm.checksum(source).sha256, make=make)
+        # shared by the grid's workers; never unpickled (a predictor in its own process fits for each run)
+        frozen = fit() if remote is not None else cached_fit(key, fit, bm.checksum(source).sha256, make=make)
     surrogate = Surrogate(make, mode, pre_cells, pre_y, same_dataset=source == dataset, frozen=frozen,
-                          refit_every=refit_every, warm_every=warm_every, name=predictor or "none", space=searched)
+                          refit_every=refit_every, warm_every=warm_every, name=predictor or "none",
+                          space=private_copy(searched))
     pretrain_fit = surrogate.fit_seconds
 
     view = SearchView(np.random.default_rng([seed, 2]), surrogate.scorer if surrogate.active else None,
@@ -269,7 +288,7 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
         "gpu_hours_budget": gpu_hours if gpu_hours is not None else "", "workers": workers,
         "refit_every": refit_every, "warm_every": warm_every,
         "n_train": n_train if pretraining else 0, "cost_model": cost_model(bm, dataset), "version": __version__,
-        "oracle": oracle,
+        "oracle": oracle, "isolation": isolation,
     }
     prov = provenance(bm.checksum(dataset))
     hours = bm.cost_unit == "seconds"
@@ -356,7 +375,7 @@ def _summary(bm, oracle: Oracle, trace: list[dict], protocol: dict, seed: int, h
         "best_index": best.index if best else -1,
         "threshold": threshold, "evals_to_threshold": to_threshold, "reached_threshold": not math.isnan(to_threshold),
         "optimum_metric": float(opt.value), "evals_to_optimum": to_optimum, "reached_optimum": not math.isnan(to_optimum),
-        "optimum_test": float(report_values[opt_ordinal]),
+        "optimum_test": float(report_values[opt_ordinal]), "optimum_ties": len(opt.ties),
         "gpu_hours": oracle.gpu_seconds / 3600.0 if hours else nan,
         "gpu_hours_to_threshold": _first(trace, at_threshold, "gpu_hours") if hours else nan,
         "gpu_hours_to_optimum": _first(trace, at_optimum, "gpu_hours") if hours else nan,

@@ -4,12 +4,15 @@ The view holds only what a strategy may use: the space (a `SpaceView`), a seeded
 strategy's own observations, the requests still pending, the budget left, and the predictor's scores
 through a `Scorer` (which holds the fitted predictor and nothing else). It holds no oracle, no table
 and no test accuracy, and no object that refers to them; `tests/test_loop_view.py` walks every
-attribute path from a view to prove it. (Python cannot stop a plugin from importing the package's
-modules itself; the guarantee is that nothing a strategy is handed leads to ground truth.)
+attribute path from a view to prove it, and the space is a private copy, so that writing to it changes
+nothing the framework uses. In the same process Python cannot stop a plugin from reaching the caller
+(frames, `gc`, imports): by default a strategy therefore runs in a process of its own
+(`loop.isolation`), which holds no table; see docs/concepts/threat-model.md.
 """
 
 from __future__ import annotations
 
+import pickle
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -17,6 +20,33 @@ import numpy as np
 from ..errors import UserError
 from .protocol import FIDELITIES, FULL, Observation, Request
 from .surrogate import Scorer
+
+
+def private_copy(space_: Any) -> Any:
+    """A copy of a space object that shares no attribute with it (a pickle round trip; spaces hold no
+    data, so this is cheap), or a read-only proxy of it when it does not pickle."""
+    try:
+        return pickle.loads(pickle.dumps(space_, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:
+        return _ReadOnly(space_)
+
+
+class _ReadOnly:
+    """Forwards reads to a space; refuses every write."""
+
+    __slots__ = ("_target",)
+
+    def __init__(self, target: Any):
+        object.__setattr__(self, "_target", target)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(object.__getattribute__(self, "_target"), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"the search space is read-only (tried to set {name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"the search space is read-only (tried to delete {name!r})")
 
 
 class SpaceView:
@@ -35,7 +65,7 @@ class SpaceView:
             from ..spaces import default_space
 
             space_ = default_space()
-        self._space = space_
+        self._space = private_copy(space_)  # never the oracle's own object: patching it changes nothing there
         self.name = space_.name
         self.size = int(space_.size)
         self.n_cells = self.size

@@ -31,6 +31,7 @@ class EnsemblePredictor(BaseEstimator):
     def fit(self, cells, y) -> "EnsemblePredictor":
         from ..plugins import get_plugins
         from ..seeding import apply_seed
+        from .batched import fit_many
         from ..spaces import give_space, resolve_space
 
         if self.n_models < 2:
@@ -39,15 +40,18 @@ class EnsemblePredictor(BaseEstimator):
         cells = sp.as_array(cells)
         y = np.asarray(y, dtype=np.float32)
         rng = np.random.default_rng(self.seed)
-        members = []
+        members, xs, ys = [], [], []
         for i in range(self.n_models):
             member = get_plugins().predictors.create(self.base, **(self.base_kwargs or {}))
             give_space(member, sp, self.base, explicit=(self.base_kwargs or {}))
             if apply_seed(member, self.seed + i) is None:
                 raise UserError(f"ensemble base {self.base!r} has no seed setting, so its members would be identical")
             rows = rng.integers(0, len(y), len(y)) if self.bootstrap else np.arange(len(y))
-            members.append(member.fit(cells[rows], y[rows]))
-        self.members_ = members
+            members.append(member)
+            xs.append(cells[rows])
+            ys.append(y[rows])
+        # members whose class offers fit_many (e.g. the ACT predictor) train together
+        self.members_ = fit_many(members, xs, ys)
         return self
 
     def _member_predictions(self, cells) -> np.ndarray:

@@ -32,7 +32,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -398,8 +398,6 @@ def evaluate_predictor(predictor: str, *, loss: str | None = None, source: str =
     predictor, and no row is returned. With `save_dir`, the fitted predictor is saved there with its
     protocol (see `persist`).
     """
-    from ..plugins import get_plugins
-
     protocol = resolve_protocol(predictor, loss=loss, source=source, targets=targets, pool=pool, n_train=n_train,
                                 n_test=n_test, metric=metric, seed=seed, predictor_kwargs=predictor_kwargs,
                                 table=table, score_metric=score_metric, protocol=protocol, space=space)
@@ -412,14 +410,26 @@ def evaluate_predictor(predictor: str, *, loss: str | None = None, source: str =
     if isinstance(space, _spaces.Benchmark) and table is None:
         table = space.table
     table = table if table is not None else bench.load()
+    model, train, test, labels = _nb201_setup(predictor, kwargs, protocol, table)
+    fit_seconds = _fit(model, predictor, protocol, table.cells[train], labels[train])
+    return _nb201_rows(model, predictor, kwargs, protocol, table, train, test, fit_seconds, save_dir)
+
+
+def _nb201_setup(predictor: str, kwargs: dict, protocol: Protocol, table: bench.Table) -> tuple:
+    """(the predictor built and seeded, training and test indices, the source's labels)."""
+    from ..plugins import get_plugins
+
     model = get_plugins().predictors.create(predictor, **kwargs)  # imports the plugin's module: untimed
     apply_seed(model, protocol.seed, explicit=kwargs)
     _spaces.give_space(model, _spaces.default_space(), predictor, kwargs)
     _inject_context(model, kwargs, dataset=protocol.source, table=table)
     train, test = split(pool_indices(table, protocol.pool), protocol.n_train,
                         ALL if protocol.test_all else protocol.n_test, protocol.seed)
-    labels = table.accuracy(protocol.source, protocol.metric, fraction=True)
-    fit_seconds = _fit(model, predictor, protocol, table.cells[train], labels[train])
+    return model, train, test, table.accuracy(protocol.source, protocol.metric, fraction=True)
+
+
+def _nb201_rows(model: Any, predictor: str, kwargs: dict, protocol: Protocol, table: bench.Table, train: np.ndarray,
+                test: np.ndarray, fit_seconds: float, save_dir: Any) -> list[dict]:
     pred = _predict(model, predictor, protocol, table.cells[test])
     needs_labels = bool(getattr(model, "needs_labels", True))
     label_hours = float(table.train_seconds(protocol.source)[train].sum() / 3600.0) if needs_labels else 0.0
@@ -435,6 +445,52 @@ def evaluate_predictor(predictor: str, *, loss: str | None = None, source: str =
         rows.append(_row(predictor, protocol, target, pred, truth, fit_seconds, label_hours, query_hours,
                          provenance(table), about, table.sha256))
     return rows
+
+
+def evaluate_seeds(predictor: str, seeds: Sequence[int], *, save_dirs: Sequence[Any] | None = None,
+                   **settings: Any) -> Iterator[list[dict]]:
+    """`evaluate_predictor(predictor, seed=s, **settings)` for every seed s: yields each seed's rows,
+    in the order of `seeds`, as soon as they are computed.
+
+    On NAS-Bench-201, when the predictor's class offers batched fitting (`predictors.batched`: a
+    `fit_many` classmethod), the seeds' predictors are fitted together in one call; their rows are
+    those of separate evaluations within the tolerance the predictor states, and each row's
+    `fit_seconds` is the joint fit's time divided by the number of seeds. Otherwise, and on other
+    spaces, the seeds are evaluated one after another."""
+    from ..predictors.batched import can_fit_many, fit_many
+
+    seeds = [int(s) for s in seeds]
+    dirs = list(save_dirs) if save_dirs is not None else [None] * len(seeds)
+    protocols = [resolve_protocol(predictor, seed=s, **settings) for s in seeds]
+    table, space = settings.get("table"), settings.get("space")
+    if len(seeds) < 2 or protocols[0].space != DEFAULT_SPACE:
+        for s, d in zip(seeds, dirs):
+            yield evaluate_predictor(predictor, seed=s, save_dir=d, **settings)
+        return
+    kwargs = dict(settings.get("predictor_kwargs") or {})
+    if settings.get("loss") is not None:
+        kwargs["loss"] = settings["loss"]
+    if isinstance(space, _spaces.Benchmark) and table is None:
+        table = space.table
+    table = table if table is not None else bench.load()
+    setups = [_nb201_setup(predictor, kwargs, p, table) for p in protocols]
+    models = [m for m, *_ in setups]
+    if not can_fit_many(models):
+        for s, d in zip(seeds, dirs):
+            yield evaluate_predictor(predictor, seed=s, save_dir=d, **settings)
+        return
+    started = time.perf_counter()
+    try:
+        fit_many(models, [table.cells[train] for _, train, _, _ in setups],
+                 [labels[train] for _, train, _, labels in setups])
+    except NonFiniteError as exc:
+        raise NonFiniteError(f"predictor {predictor!r} (seeds {seeds[0]}-{seeds[-1]} fitted together): {exc}") from None
+    fit_seconds = (time.perf_counter() - started) / len(seeds)
+    for (model, train, test, _), protocol, d in zip(setups, protocols, dirs):
+        history = getattr(model, "loss_history_", None)
+        if history is not None and not np.all(np.isfinite(np.asarray(history, dtype=np.float64))):
+            raise NonFiniteError(f"predictor {predictor!r} (seed {protocol.seed}): its training loss is not finite")
+        yield _nb201_rows(model, predictor, kwargs, protocol, table, train, test, fit_seconds, d)
 
 
 def _fit(model: Any, predictor: str, protocol: Protocol, x: np.ndarray, y: np.ndarray) -> float:

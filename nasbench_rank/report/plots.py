@@ -177,7 +177,8 @@ def plot_kendall_vs_ntrain(rows: pd.DataFrame, keys: list[str], path: Path) -> b
     if rows.empty or not {"kendall", "n_train", "target"} <= set(rows.columns):
         return False
     plt = _plt()
-    line_keys = [k for k in keys if k not in ("target", "n_train", "transfer") and k in rows.columns]
+    # n_test follows n_train where the test set is "the rest of the pool": not a line of its own
+    line_keys = [k for k in keys if k not in ("target", "n_train", "transfer", "n_test") and k in rows.columns]
     rows, names = _lines(rows, line_keys)
     rows = rows.assign(n_train=pd.to_numeric(rows["n_train"], errors="coerce"))
     colour = colours(names)

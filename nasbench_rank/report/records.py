@@ -67,6 +67,8 @@ def config_label(kind: str, settings: dict[str, Any]) -> str:
         parts.append(f"n_train={s['n_train']}")
     if s.get("metric"):
         parts.append(f"metric={s['metric']}")
+    if s.get("in_process"):
+        parts.append("in-process")
     extra = variant(s)
     return " ".join(parts) + (f" {extra}" if extra else "")
 

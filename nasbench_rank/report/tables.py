@@ -27,10 +27,10 @@ from . import stats
 EVAL_KEYS: tuple[str, ...] = ("predictor", "loss", "pool", "metric", "source", "target", "transfer",
                               "n_train", "n_test", "variant")
 SEARCH_KEYS: tuple[str, ...] = ("predictor", "loss", "search", "mode", "source", "dataset", "metric", "budget",
-                                "n_train", "variant")
+                                "n_train", "variant", "isolation")
 #: Fields that tell methods apart; every other key is the task a method is compared on.
 METHOD_KEYS = {"eval": ("predictor", "loss", "variant"),
-               "search": ("predictor", "loss", "search", "mode", "source", "n_train", "variant")}
+               "search": ("predictor", "loss", "search", "mode", "source", "n_train", "variant", "isolation")}
 EVAL_MEASURES: tuple[str, ...] = ("kendall", "spearman", "r2", "mae", "precision_top5pct", "fit_seconds")
 SEARCH_MEASURES: tuple[str, ...] = ("best_test", "best_valid", "evals_to_threshold", "reached_threshold",
                                     "evals_to_optimum", "reached_optimum", "evals", "gpu_hours")
@@ -44,7 +44,7 @@ TIMING_MEASURES: tuple[str, ...] = ("fit_seconds", "fit_seconds_total", "search_
                                     "search_seconds_per_eval")
 #: Bookkeeping columns: never a key, never a measure.
 BOOKKEEPING: tuple[str, ...] = ("seed", "kind", "cell_id", "spec", "version", "best_index", "index", "config",
-                                "source_file", "threshold", "optimum_metric", "optimum_test", "predictor_kwargs",
+                                "source_file", "threshold", "optimum_metric", "optimum_test", "optimum_ties", "dirty", "predictor_kwargs",
                                 "search_kwargs") + PROVENANCE_COLUMNS
 STAT_COLUMNS: tuple[str, ...] = (
     "measure", "statistic", "runs", "n",
@@ -233,6 +233,8 @@ def method_label(row: dict[str, Any], kind: str) -> str:
         if not blank(mode) and str(mode) not in ("none", "pretrained"):
             parts.append(str(mode))
     label = "+".join(parts)
+    if row.get("isolation") == "in-process":  # its plugins could reach the table: see the threat model
+        label += " [in-process]"
     v = row.get("variant")
     return label + (f" {v}" if not blank(v) else "")
 
