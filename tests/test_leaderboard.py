@@ -212,3 +212,13 @@ def test_leaderboard_writes_paired_tests_and_ranks_of_evals_to_optimum(tmp_path)
     assert {"best_test", "evals_to_optimum"} <= set(paired["measure"])
     text = (tmp_path / "leaderboard" / "leaderboard.md").read_text()
     assert "average ranks across tasks (evals_to_optimum)" in text
+
+
+def test_a_search_configuration_names_its_label_protocol_so_seed_and_mean_lines_differ():
+    from nasbench_rank.report.records import config_label
+
+    base = {"search": "re", "dataset": "cifar10", "budget": 100, "metric": "valid"}
+    one_seed = config_label("search", {**base, "oracle": "seed"})
+    mean = config_label("search", {**base, "oracle": "mean"})
+    assert "labels=seed" in one_seed and "labels=mean" in mean and one_seed != mean
+    assert "labels" not in config_label("search", base)  # a cell that chose none keeps its old name

@@ -275,7 +275,10 @@ def test_bad_strategy_settings_are_user_errors_when_built(name, kwargs):
 def test_run_search_row_and_trace_follow_the_protocol(table):
     run, trace = run_search("xgb", "topk", dataset="cifar10", metric="test", budget=20, n_train=50, seed=3,
                             predictor_kwargs=XGB, table=table)
-    assert list(run) == list(RUN_COLUMNS) and all(list(r) == list(TRACE_COLUMNS) for r in trace)
+    assert list(run)[:len(RUN_COLUMNS)] == list(RUN_COLUMNS) and all(list(r) == list(TRACE_COLUMNS) for r in trace)
+    # after the protocol's columns, only the regret columns of its marks and eps (loop.regret)
+    assert all(c.startswith(("regret_at_", "test_regret_at_", "evals_to_hit_", "evals_to_identify_"))
+               for c in list(run)[len(RUN_COLUMNS):])
     assert run["evals"] == 20 and len(trace) == 20 and [r["eval"] for r in trace] == list(range(1, 21))
     assert run["pretrain_evals"] == 50 and run["pretrain_same_dataset"] is True and run["source"] == "cifar10"
     best = max(trace, key=lambda r: (r["value"], -r["eval"]))

@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from .. import __version__, atomic
 from ..errors import UserError
+from . import search_options
 from ..predictors.batched import PROGRESS_ENV
 from ..predictors.fit_cache import CACHE_ENV
 from .executors import EXECUTORS, Results, Runner, execute_cell, limit_threads, one_line, run_dask, run_pool, run_serial
@@ -80,7 +81,8 @@ def default_runner(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
         row, trace = run_search(
             s["predictor"], s["search"], dataset=s["dataset"], budget=s["budget"], metric=s["metric"], seed=s["seed"],
             predictor_kwargs=s["predictor_kwargs"] or None, search_kwargs=s["search_kwargs"] or None,
-            isolation="in-process" if s.get("in_process") else "process", **optional)
+            isolation="in-process" if s.get("in_process") else "process", **optional,
+            **search_options.run_kwargs(s))
         return {"rows": [row], "trace": trace}
     raise UserError(f"unknown cell kind {kind!r}")
 

@@ -29,6 +29,7 @@ from typing import Any, Iterable
 from ..tables import nb201 as bench
 from ..spaces import nb201_cell as space
 from ..errors import UserError
+from . import search_options
 from ..spaces.nb201 import N_FUNCTIONAL_CLASSES, N_UNIQUE_IDS
 
 KINDS: tuple[str, ...] = ("eval", "search")
@@ -48,7 +49,7 @@ EVAL_KEYS: dict[str, Any] = {
 SEARCH_KEYS: dict[str, Any] = {
     "space": DEFAULT_SPACE, "predictors": [None], "losses": [None], "searches": None, "datasets": ["cifar10"], "source": "cifar10",
     "modes": ["pretrained"], "budget": 210, "metric": "valid", "n_train": 900, "seeds": [0],
-    "predictor_kwargs": {}, "search_kwargs": {}, "in_process": False,
+    "predictor_kwargs": {}, "search_kwargs": {}, "in_process": False, **search_options.KEYS,
 }
 BLOCK_KEYS: dict[str, dict[str, Any]] = {"eval": EVAL_KEYS, "search": SEARCH_KEYS}
 
@@ -494,6 +495,10 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
         check.search_start(axes["search"], skw, axes["budget"])
         if not isinstance(values["in_process"], bool):
             check.bad(f"in_process must be true or false, got {values['in_process']!r}")
+        for problem in search_options.problems(values, bm, axes["dataset"], axes["metric"], axes["budget"]):
+            check.bad(problem)
+        labels = values["labels"] if isinstance(values["labels"], list) else [values["labels"]]
+        axes[search_options.CELL_KEY] = labels
     if len(problems) > n_before:
         return []
 
@@ -512,7 +517,9 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
         if kind == "eval":
             s.update(targets=targets, predictor_kwargs=pkw, save_predictions=values["save_predictions"])
         else:
-            s.update(predictor_kwargs=pkw, search_kwargs=skw)
+            s.update(predictor_kwargs=pkw, search_kwargs=skw, **search_options.fixed(values))
+            if s[search_options.CELL_KEY] == "mean":  # the default: cells written before labels keep their ids
+                del s[search_options.CELL_KEY]
             if values["in_process"] is True:  # named only when set: the ids of isolated cells stay what they were
                 s["in_process"] = True
             if s["predictor"] is None:  # a predictor-free search: predictor settings do not apply

@@ -34,6 +34,7 @@ from ..tables import nb201 as bench
 from ..errors import UserError
 from ..predictors.fit_cache import cached_fit
 from .oracle import NOISE, Oracle, as_benchmark, check_budget, cost_model, fidelity_names, to_utility
+from . import regret
 from .protocol import FULL
 from .runner import run_loop
 from .surrogate import Surrogate, check_mode
@@ -67,10 +68,11 @@ RUN_COLUMNS: tuple[str, ...] = (
     "space", "gpu_hours_budget", "workers", "refit_every", "warm_every", "cost_model", "evals_12ep", "n_warm_starts",
     "gpu_hours_to_threshold", "gpu_hours_to_optimum", "clock_hours", "clock_hours_to_threshold",
     "clock_hours_to_optimum", "direction", "report_metric", "oracle", "isolation",
+    "final_regret", "final_test_regret", "regret_auc", "evals_to_top10", "regret_eps",
 ) + PROVENANCE_COLUMNS
 TRACE_COLUMNS: tuple[str, ...] = PROTOCOL_COLUMNS + (
     "seed", "eval", "index", "fidelity", "value", "test", "cost_gpu_hours", "best_value", "best_test", "best_index",
-    "gpu_hours", "clock_hours", "direction", "report_metric",
+    "gpu_hours", "clock_hours", "direction", "report_metric", "regret", "test_regret",
 ) + PROVENANCE_COLUMNS
 
 
@@ -146,7 +148,8 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
                search_kwargs: dict | None = None, table=None, gpu_hours: float | None = None, workers: int = 1,
                refit_every: int = 1, warm_every: int = 0, space: Any = None, oracle: str = "mean",
                progress: Callable[[int], None] | None = None, isolation: str = PROCESS,
-               plugin_timeout: float | None = None) -> tuple[dict, list[dict]]:
+               plugin_timeout: float | None = None, regret_marks: list[int] | None = None,
+               eps: list[float] | None = None) -> tuple[dict, list[dict]]:
     """Run one search and return (run row, trace rows).
 
     `dataset` is searched in `space` (a space name; None: the one space that has a dataset of that
@@ -166,6 +169,11 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
     "process" (the strategy, and a third-party predictor, each run in a process of their own that
     holds no table: `loop.isolation`) or "in-process" (faster; the rows say so); `plugin_timeout`:
     seconds a plugin's process may take per call (default: $NASBENCH_RANK_PLUGIN_TIMEOUT, else 600).
+
+    Every row also carries the regret columns of `loop.regret` (definitions:
+    docs/concepts/search-protocol.md): `regret_marks` (evaluation marks; default
+    `loop.regret.EVAL_MARKS` within the budget; a mark past the budget is refused) and `eps` (default:
+    the space's); every trace row its incumbent's `regret` and `test_regret`.
     """
     from ..spaces import give_benchmark, give_space
 
@@ -192,6 +200,10 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
         gpu_hours = float(gpu_hours)
     searched = bm.space_of(dataset)
     check_budget(budget, gpu_hours, searched.size, searched.name, bm.cost_unit)
+    if regret_marks is not None:
+        regret_marks = regret.check_marks(regret_marks, budget)
+    if eps is not None:
+        eps = regret.check_eps(eps)
     workers = _check_int("workers", workers, 1)
     refit_every = _check_int("refit_every", refit_every, 1)
     warm_every = _check_int("warm_every", warm_every, 0)
@@ -282,6 +294,9 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
     hours = bm.cost_unit == "seconds"
     trace = _trace(the_oracle, protocol, seed, prov, hours)
     run = _summary(bm, the_oracle, trace, protocol, seed, hours)
+    regret_row, regret_trace = regret.of_ledger(the_oracle, bm, budget, regret_marks, eps)
+    trace = [{c: {**row, **extra}[c] for c in TRACE_COLUMNS} for row, extra in zip(trace, regret_trace)]
+    run.update(regret_row)
     if pretraining and hours:
         pre_hours = float(np.asarray(bm.cost(source), dtype=np.float64)[bm.space_of(source).ordinals(pre_cells)].sum()
                           / 3600.0)
@@ -298,7 +313,7 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
         search_seconds_per_eval=(wall - search_fit) / max(the_oracle.n_evals, 1),
         **prov,
     )
-    return {c: run[c] for c in RUN_COLUMNS}, trace
+    return {**{c: run[c] for c in RUN_COLUMNS}, **regret_row}, trace
 
 
 def _trace(oracle: Oracle, protocol: dict, seed: int, prov: dict, hours: bool = True) -> list[dict]:

@@ -175,6 +175,9 @@ def write(root: str | Path, out: str | Path | None = None, plots: bool = True, b
             written.append(path)
     if plots:
         written += _plots(data, boards, recs, extras, out)
+    from . import scoreboard
+
+    written += scoreboard.write(data["search"], data["trace"], out, plots)
     path = out / "leaderboard.md"
     write_text(path, md.markdown(boards, counts, extras))
     written.insert(0, path)

@@ -63,6 +63,8 @@ def config_label(kind: str, settings: dict[str, Any]) -> str:
         parts += [str(s.get("search")), str(s.get("dataset")), f"budget={s.get('budget')}"]
         if s.get("predictor"):
             parts.append(str(s.get("mode")))
+        if s.get("oracle"):  # the label protocol, where the spec chose one (`labels`)
+            parts.append(f"labels={s['oracle']}")
     else:
         targets = s.get("targets")
         parts.append("+".join(map(str, targets)) if isinstance(targets, list) else str(targets))

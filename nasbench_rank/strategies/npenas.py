@@ -1,0 +1,49 @@
+"""NPENAS (Wei, Niu, Tang & Liang, "NPENAS: Neural Predictor Guided Evolution for Neural
+Architecture Search", arXiv 2003.12857 / IEEE TNNLS 2022), the predictor-guided variant (NPENAS-NP),
+written from the paper's description.
+
+The method: evolution whose mutation is one-to-many: the parent yields many children and a neural
+predictor (the paper's: a graph neural network; pair it here with `gin`, or any predictor) picks
+which of them are trained, instead of training one random child.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..loop.strategy import Strategy
+from ..loop.view import SearchView
+from .base import as_cells, capped, check_int, random_start, top
+from .mutation import best_cells, mutants
+
+
+class NPENAS(Strategy):
+    """`init` random cells; then each round the `parents` best evaluated cells (the population's
+    fittest) each yield children by mutation (random walks of 1 or 2 steps through the space's
+    neighbours), `candidates` children in all; the predictor scores them and the `k` best-scored are
+    evaluated. Without scores yet: random children.
+
+    Settings as we read the paper: init 10, 10 architectures trained per iteration, 100 children
+    per iteration; the parent count (1: the incumbent alone) is our choice, not restated from the paper.
+    """
+
+    def __init__(self, init: int = 10, k: int = 10, candidates: int = 100, parents: int = 1):
+        check_int(0, init=init)
+        check_int(1, k=k, candidates=candidates, parents=parents)
+        self.init = init
+        self.k = k
+        self.candidates = candidates
+        self.parents = parents
+        self._started = False
+
+    def ask(self, view: SearchView, n: int) -> list:
+        if not self._started:
+            self._started = True
+            first = random_start(view, self.init)
+            if first:
+                return first
+        cands = mutants(view, best_cells(view, self.parents), max(self.candidates, self.k), steps=(1, 2))
+        if len(cands) == 0:
+            return []
+        cands = cands[view.rng.permutation(len(cands))]  # equal scores never favour the first parent
+        return capped(view, as_cells(top(cands, view.score(cands), self.k, view.rng)))
