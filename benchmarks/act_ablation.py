@@ -29,7 +29,7 @@ import torch
 from nasbench_rank import __version__
 from nasbench_rank.tables import nb201 as bench
 from nasbench_rank.quality.protocol import existing_keys, pool_indices, read_rows, row_key, score, split, write_rows
-from nasbench_rank.predictors.act import ACTPredictor
+from nasbench_rank.plugins import get_plugins
 from nasbench_rank.provenance import provenance
 from nasbench_rank.seeding import parse_ranges as parse_ints
 
@@ -78,7 +78,7 @@ def run_one(table: bench.Table, name: str, settings: dict, n_train: int, seed: i
     pool = pool_indices(table, POOL)
     train, test = split(pool, n_train, len(pool) - n_train, seed)
     labels = table.accuracy(SOURCE, METRIC, fraction=True)
-    model = ACTPredictor(**{**settings, "seed": seed})
+    model = get_plugins().predictors.create("act", **{**settings, "seed": seed})  # the registry hands over the loss
     load = os.getloadavg()[0]
     wall, cpu = time.perf_counter(), time.process_time()
     model.fit(table.cells[train], labels[train])

@@ -29,7 +29,8 @@ from nasbench_rank import __version__
 from nasbench_rank.tables import nb201 as bench
 from nasbench_rank.atomic import append_csv, read_records
 from nasbench_rank.quality.protocol import pool_indices, score, split
-from nasbench_rank.predictors.act import ACTPredictor, resolve_device
+from nasbench_rank.plugins import get_plugins
+from nasbench_rank.predictors.act import resolve_device
 from nasbench_rank.provenance import provenance
 from nasbench_rank.seeding import parse_ranges
 
@@ -63,7 +64,8 @@ def run(args) -> None:
             name = device_name(device, args.threads)
             if (name, key, seed) in done:
                 continue
-            model = ACTPredictor(seed=seed, device=requested, threads=args.threads, **kwargs)
+            model = get_plugins().predictors.create("act", seed=seed, device=requested, threads=args.threads,
+                                                    **kwargs)  # the registry hands over the loss
             sync(device)
             started = time.perf_counter()
             model.fit(table.cells[train], labels[train])

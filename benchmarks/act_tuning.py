@@ -31,6 +31,7 @@ from scipy.stats import kendalltau, spearmanr
 
 from nasbench_rank import __version__
 from nasbench_rank.tables import nb201 as bench
+from nasbench_rank.plugins import get_plugins
 from nasbench_rank.predictors.act import ACTPredictor
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "act_tuning.csv"
@@ -83,13 +84,13 @@ def run_one(table: bench.Table, name: str, seed: int) -> dict:
     settings = CONFIGS[name]
     train, test = protocol_split(table, seed)
     y = table.accuracy(DATASET, METRIC, fraction=True)
-    model = ACTPredictor(**{**settings, "seed": seed})
+    model = get_plugins().predictors.create("act", **{**settings, "seed": seed})  # the registry hands over the loss
     load = os.getloadavg()[0]  # other work on the machine inflates fit_seconds; fit_cpu_seconds less so
     start, cpu = time.perf_counter(), time.process_time()
     model.fit(table.cells[train], y[train])
     fit_seconds, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
     pred = model.predict(table.cells[test])
-    params = {k: getattr(model, k) for k in inspect.signature(ACTPredictor).parameters}
+    params = {k: getattr(model, k) for k in inspect.signature(ACTPredictor).parameters if k not in ACTPredictor.injected}
     return {"config": name, "settings": json.dumps(settings, sort_keys=True),
             "params": json.dumps(params, sort_keys=True, default=str), "predictor": "act",
             "pool": POOL, "dataset": DATASET, "metric": METRIC, "n_train": len(train), "n_test": len(test),

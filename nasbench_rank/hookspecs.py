@@ -57,9 +57,11 @@ def register_predictors(register):
       searches, `--warm-every`);
     - `needs_labels = False` (class attribute) for a proxy that ignores `y`: its rows charge no
       label cost; `query_gpu_hours_` (set after `predict`) reports what reading results cost it;
-    - a `loss` setting naming a loss plugin, for predictors trained by gradient descent: build it with
-      `nasbench_rank.plugins.get_plugins().losses.create(self.loss)`; `loss_history_` (one value per
-      epoch) is checked for non-finite values after `fit`;
+    - a `loss` setting naming a loss plugin (and `loss_kwargs`), for predictors trained by gradient
+      descent, with a `loss_fn=None` setting: the registry hands the built loss object over as
+      `loss_fn` when it builds the predictor (name it in a class attribute `injected = ("loss_fn",)`
+      so that saving skips it: loading builds through the registry, which hands it over again);
+      `loss_history_` (one value per epoch) is checked for non-finite values after `fit`;
     - `dataset` / `table` settings, filled with the source dataset and its table when the user did
       not set them (the proxies read results through them).
 

@@ -76,6 +76,7 @@ class Registry:
 
     def __init__(self, kind: str, failed: dict[str, str] | None = None):
         self.kind = kind
+        self.prepare: Callable[[Any], Any] | None = None  # runs on every built object (predictors: injection)
         self._entries: dict[str, Entry] = {}
         self._clashes: dict[str, list[Entry]] = {}
         self.failed = failed if failed is not None else {}  # plugin name -> why it did not load
@@ -116,11 +117,12 @@ class Registry:
         """Build the named plugin object; its own errors carry the plugin's name."""
         entry = self.get(name)
         try:
-            return entry.factory(**kwargs)
+            built = entry.factory(**kwargs)
         except TypeError as exc:
             raise PluginError(f"{self.kind} {name!r} rejected its settings: {exc}") from None
         except ImportError as exc:
             raise PluginError(f"{self.kind} {name!r} cannot be loaded: {exc}") from None
+        return self.prepare(built) if self.prepare is not None else built
 
     def names(self) -> list[str]:
         return sorted(self._entries)
@@ -133,6 +135,45 @@ class Registry:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class InjectedLoss:
+    """The loss a registry-built predictor trains with: the loss plugin `name` built with `kwargs`.
+
+    ``built_for`` says which setting it was built for, so a predictor whose ``loss`` changed since can
+    refuse it. Copies (``sklearn.base.clone``) share it: a loss holds settings, not fitted state."""
+
+    def __init__(self, name: str, kwargs: dict[str, Any], fn: Callable[..., Any]):
+        self.built_for = (name, dict(kwargs))
+        self.fn = fn
+
+    def __call__(self, pred: Any, target: Any) -> Any:
+        return self.fn(pred, target)
+
+    def __deepcopy__(self, memo: dict) -> "InjectedLoss":
+        return self
+
+    def __repr__(self) -> str:
+        return f"InjectedLoss({self.built_for[0]!r})"
+
+
+class MemberFactory:
+    """Builds the registered predictor `name` with `kwargs` (an ensemble's members); ``built_for`` as
+    in `InjectedLoss`."""
+
+    def __init__(self, registry: "Registry", name: str, kwargs: dict[str, Any]):
+        self.built_for = (name, dict(kwargs))
+        self.registry = registry
+
+    def __call__(self) -> Any:
+        name, kwargs = self.built_for
+        return self.registry.create(name, **kwargs)
+
+    def __deepcopy__(self, memo: dict) -> "MemberFactory":
+        return self
+
+    def __repr__(self) -> str:
+        return f"MemberFactory({self.built_for[0]!r})"
 
 
 @dataclass
@@ -150,6 +191,19 @@ class Plugins:
     def __post_init__(self) -> None:
         for kind in KINDS:  # unknown-name messages name the plugins that failed to load
             self.registry(kind).failed = self.errors
+        self.predictors.prepare = self.inject
+
+    def inject(self, predictor: Any) -> Any:
+        """Hand a built predictor what its settings name: a ``loss_fn`` for its ``loss`` (a loss
+        plugin's name) and a ``make_member`` for its ``base`` (a predictor's name), where it declares
+        them and they are unset."""
+        state = getattr(predictor, "__dict__", {})
+        if "loss_fn" in state and predictor.loss_fn is None and isinstance(state.get("loss"), str):
+            kwargs = dict(state.get("loss_kwargs") or {})
+            predictor.loss_fn = InjectedLoss(predictor.loss, kwargs, self.losses.create(predictor.loss, **kwargs))
+        if "make_member" in state and predictor.make_member is None and isinstance(state.get("base"), str):
+            predictor.make_member = MemberFactory(self.predictors, predictor.base, dict(state.get("base_kwargs") or {}))
+        return predictor
 
     def registry(self, kind: str) -> Registry:
         return {"predictor": self.predictors, "loss": self.losses, "search": self.searches, "space": self.spaces}[kind]

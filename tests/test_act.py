@@ -16,6 +16,11 @@ from nasbench_rank.errors import UserError
 from nasbench_rank.plugins import get_plugins
 from nasbench_rank.predictors.act import ACTPredictor, RecursiveNet, effective_ops, functional_copies
 
+def built_act(**settings) -> ACTPredictor:
+    """An ACT predictor as the framework builds it: through the registry, which hands over its loss."""
+    return get_plugins().predictors.create("act", **settings)
+
+
 TINY = dict(hidden=16, heads=2, expansion=2.0, H_cycles=2, L_cycles=1, halt_max_steps=2, epochs=2,
             batch_size=32, tta=2)
 
@@ -53,39 +58,39 @@ def test_accuracy_fractions_reach_the_loss_as_unchanged_float32(augment):
 def test_loss_plugin_is_created_by_name(sample):
     cells, y = sample
     assert "rank" in get_plugins().losses
-    pred = ACTPredictor(loss="rank", **TINY).fit(cells, y).predict(cells)
+    pred = get_plugins().predictors.create("act", loss="rank", **TINY).fit(cells, y).predict(cells)
     assert np.all(np.isfinite(pred))
     with pytest.raises(Exception, match="unknown loss"):
-        ACTPredictor(loss="no-such-loss", **TINY).fit(cells, y)
+        get_plugins().predictors.create("act", loss="no-such-loss", **TINY)
 
 
 def test_same_seed_same_predictions_other_seed_differs(sample):
     cells, y = sample
-    a = ACTPredictor(seed=3, **TINY).fit(cells, y).predict(cells)
-    b = ACTPredictor(seed=3, **TINY).fit(cells, y).predict(cells)
-    c = ACTPredictor(seed=4, **TINY).fit(cells, y).predict(cells)
+    a = built_act(seed=3, **TINY).fit(cells, y).predict(cells)
+    b = built_act(seed=3, **TINY).fit(cells, y).predict(cells)
+    c = built_act(seed=4, **TINY).fit(cells, y).predict(cells)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
 
 
 def test_shapes_and_dtypes(sample):
     cells, y = sample
-    model = ACTPredictor(n_models=2, **TINY).fit(cells, y)
+    model = built_act(n_models=2, **TINY).fit(cells, y)
     for out in (model.predict(cells[:7]), model.predict_std(cells[:7])):
         assert out.shape == (7,) and out.dtype == np.float32
     assert model.predict_steps(cells[:7]).shape == (TINY["halt_max_steps"], 7)
     assert np.all(model.predict_std(cells) > 0)
     with pytest.raises(UserError, match="n_models"):
-        ACTPredictor(**TINY).fit(cells, y).predict_std(cells)
+        built_act(**TINY).fit(cells, y).predict_std(cells)
     with pytest.raises(UserError, match="not fitted"):
-        ACTPredictor().predict(cells)
+        built_act().predict(cells)
     with pytest.raises(UserError, match="labels"):
-        ACTPredictor(**TINY).fit(cells, y[:-1])
+        built_act(**TINY).fit(cells, y[:-1])
 
 
 def test_evaluation_runs_every_act_step_even_when_the_halting_head_says_stop(sample, monkeypatch):
     cells, y = sample
-    model = ACTPredictor(**{**TINY, "halt_max_steps": 3, "tta": 1}).fit(cells, y)
+    model = built_act(**{**TINY, "halt_max_steps": 3, "tta": 1}).fit(cells, y)
     net = model.models_[0]
     torch.nn.init.constant_(net.halt_head.bias, 50.0)  # every halting logit says "halt now"
     calls = []
@@ -125,7 +130,7 @@ def test_a_small_model_learns_the_cifar10_ranking():
     idx = np.random.default_rng(7).permutation(np.sort(first))
     train, test = idx[:300], idx[300:800]
     y = table.accuracy("cifar10", "valid", fraction=True)
-    model = ACTPredictor(hidden=32, heads=4, H_cycles=1, L_cycles=1, epochs=25, batch_size=64, tta=1, seed=0)
+    model = built_act(hidden=32, heads=4, H_cycles=1, L_cycles=1, epochs=25, batch_size=64, tta=1, seed=0)
     model.fit(table.cells[train], y[train])
     tau = kendalltau(model.predict(table.cells[test]), y[test]).statistic
     assert tau > 0.5
@@ -166,7 +171,7 @@ def test_attention_by_broadcasting_equals_scaled_dot_product_attention():
 
 def test_a_fitted_model_owns_separate_parameter_storage_and_no_gradients(sample):
     cells, y = sample
-    model = ACTPredictor(**TINY).fit(cells, y)
+    model = built_act(**TINY).fit(cells, y)
     params = list(model.models_[0].parameters())
     assert all(p.grad is None for p in params)
     pointers = [p.untyped_storage().data_ptr() for p in params]
@@ -184,7 +189,7 @@ def test_the_learning_rate_follows_warm_up_then_cosine(sample, monkeypatch):
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(torch.optim.AdamW, "step", recording)
-    ACTPredictor(**{**TINY, "halt_max_steps": 1, "epochs": 4, "lr": 1e-3, "warmup": 0.25}).fit(cells, y)
+    built_act(**{**TINY, "halt_max_steps": 1, "epochs": 4, "lr": 1e-3, "warmup": 0.25}).fit(cells, y)
     total = 4 * 2  # 4 epochs of 2 batches
     warm = 2
     expected = [1e-3 * min(1.0, (s + 1) / warm) * 0.5 * (1 + np.cos(np.pi * s / total)) for s in range(total)]

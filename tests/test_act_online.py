@@ -10,9 +10,11 @@ import torch
 from nasbench_rank.spaces import nb201_cell as space
 from nasbench_rank.errors import UserError
 from nasbench_rank.predictors.act import ACTPredictor, resolve_device
+from nasbench_rank.predictors.losses import MixedLoss
 from nasbench_rank.predictors.act_cells import space_index
 
-TINY = dict(hidden=16, heads=2, expansion=2.0, epochs=3, batch_size=16, tta=2, partial_epochs=4)
+TINY = dict(hidden=16, heads=2, expansion=2.0, epochs=3, batch_size=16, tta=2, partial_epochs=4,
+            loss_fn=MixedLoss())  # built by hand, so the loss object is passed
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,12 @@ import torch
 from nasbench_rank.errors import UserError
 from nasbench_rank.predictors.act import ACTPredictor
 from nasbench_rank.predictors.act_pretrain import pretrain, pretrain_set, structural_targets
+from nasbench_rank.predictors.losses import MixedLoss
 from nasbench_rank.spaces import resolve_space
 from toy_space import BitSpace
 
-TINY = dict(hidden=16, heads=2, expansion=2.0, epochs=3, batch_size=4, tta=1, seed=0)
+TINY = dict(hidden=16, heads=2, expansion=2.0, epochs=3, batch_size=4, tta=1, seed=0,
+            loss_fn=MixedLoss())  # built by hand, so the loss object is passed
 
 
 class ChainSpace(BitSpace):

@@ -14,8 +14,10 @@ import torch
 from nasbench_rank.spaces import nb201_cell as space
 from nasbench_rank.predictors import act_batched, batched
 from nasbench_rank.predictors.act import ACTPredictor
+from nasbench_rank.predictors.losses import MixedLoss
 
 TINY = dict(hidden=16, heads=2, expansion=2.0, epochs=3, batch_size=16, tta=2)
+HAND = {**TINY, "loss_fn": MixedLoss()}  # built by hand, so the loss object is passed
 TOL = 1e-5  # accuracy fractions: stacked and separate fits sum their products in another order
 
 
@@ -36,7 +38,7 @@ def one_by_one(monkeypatch, build, cells_list, y_list):
 
 def test_seeds_fitted_together_predict_as_seeds_fitted_alone(data, monkeypatch):
     cells, y = data
-    build = lambda: [ACTPredictor(seed=s, **TINY) for s in (0, 1, 2)]  # noqa: E731
+    build = lambda: [ACTPredictor(seed=s, **HAND) for s in (0, 1, 2)]  # noqa: E731
     alone = one_by_one(monkeypatch, build, [cells] * 3, [y] * 3)
     together = ACTPredictor.fit_many(build(), [cells] * 3, [y] * 3)
     preds = [m.predict(cells) for m in together]
@@ -49,7 +51,7 @@ def test_each_model_keeps_its_own_training_set_and_labels(data, monkeypatch):
     cells, y = data
     other = space.sample(np.random.default_rng(5), 80)
     y2 = (1.0 - y).astype(np.float32)  # another label scale and order
-    build = lambda: [ACTPredictor(seed=3, **TINY), ACTPredictor(seed=3, **TINY)]  # noqa: E731
+    build = lambda: [ACTPredictor(seed=3, **HAND), ACTPredictor(seed=3, **HAND)]  # noqa: E731
     alone = one_by_one(monkeypatch, build, [cells, other], [y, y2])
     together = ACTPredictor.fit_many(build(), [cells, other], [y, y2])
     for a, t in zip(alone, together):
@@ -59,9 +61,9 @@ def test_each_model_keeps_its_own_training_set_and_labels(data, monkeypatch):
 
 def test_ensemble_members_train_together_as_they_would_alone(data, monkeypatch):
     cells, y = data
-    build = lambda: [ACTPredictor(seed=0, n_models=3, **TINY)]  # noqa: E731
+    build = lambda: [ACTPredictor(seed=0, n_models=3, **HAND)]  # noqa: E731
     alone = one_by_one(monkeypatch, build, [cells], [y])[0]
-    together = ACTPredictor(seed=0, n_models=3, **TINY).fit(cells, y)
+    together = ACTPredictor(seed=0, n_models=3, **HAND).fit(cells, y)
     np.testing.assert_allclose(together._predict_models(cells), alone._predict_models(cells), atol=TOL, rtol=0)
     np.testing.assert_allclose(together.predict_std(cells), alone.predict_std(cells), atol=TOL, rtol=0)
 
@@ -76,20 +78,20 @@ def test_different_sizes_and_settings_are_grouped_and_all_fitted(data, monkeypat
         return original(models, *args, **kwargs)
 
     monkeypatch.setattr(act_batched, "train_stacked", counting)
-    ests = [ACTPredictor(seed=0, **TINY), ACTPredictor(seed=1, **TINY), ACTPredictor(seed=2, **TINY),
-            ACTPredictor(seed=0, **{**TINY, "halt_max_steps": 2})]  # two ACT steps: not stacked
+    ests = [ACTPredictor(seed=0, **HAND), ACTPredictor(seed=1, **HAND), ACTPredictor(seed=2, **HAND),
+            ACTPredictor(seed=0, **{**HAND, "halt_max_steps": 2})]  # two ACT steps: not stacked
     xs, ys = [cells, cells, cells[:48], cells], [y, y, y[:48], y]
     fitted = ACTPredictor.fit_many(ests, xs, ys)
     assert calls == [2]  # the two 80-cell fits together; the 48-cell fit and the 2-step fit alone
     assert all(e.n_train_ == len(x) for e, x in zip(fitted, xs))
-    ref = one_by_one(monkeypatch, lambda: [ACTPredictor(seed=0, **{**TINY, "halt_max_steps": 2})], [cells], [y])[0]
+    ref = one_by_one(monkeypatch, lambda: [ACTPredictor(seed=0, **{**HAND, "halt_max_steps": 2})], [cells], [y])[0]
     np.testing.assert_array_equal(fitted[3].predict(cells), ref.predict(cells))
 
 
 def test_fit_many_refuses_mismatched_lists(data):
     cells, y = data
     with pytest.raises(Exception, match="as many"):
-        ACTPredictor.fit_many([ACTPredictor(**TINY)], [cells, cells], [y])
+        ACTPredictor.fit_many([ACTPredictor(**HAND)], [cells, cells], [y])
 
 
 def test_the_generic_fit_many_uses_the_capability_or_plain_fits(data):
@@ -128,8 +130,8 @@ def test_progress_is_silent_off_a_terminal_and_where_switched_off(monkeypatch):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_stacked_fits_on_cuda_predict_as_on_the_cpu(data):
     cells, y = data
-    cpu = ACTPredictor.fit_many([ACTPredictor(seed=s, device="cpu", **TINY) for s in (0, 1)], [cells] * 2, [y] * 2)
-    gpu = ACTPredictor.fit_many([ACTPredictor(seed=s, device="cuda", **TINY) for s in (0, 1)], [cells] * 2, [y] * 2)
+    cpu = ACTPredictor.fit_many([ACTPredictor(seed=s, device="cpu", **HAND) for s in (0, 1)], [cells] * 2, [y] * 2)
+    gpu = ACTPredictor.fit_many([ACTPredictor(seed=s, device="cuda", **HAND) for s in (0, 1)], [cells] * 2, [y] * 2)
     for c, g in zip(cpu, gpu):
         np.testing.assert_allclose(g.predict(cells), c.predict(cells), atol=1e-3, rtol=0)
 

@@ -22,6 +22,7 @@ from nasbench_rank.plugins import get_plugins
 from nasbench_rank.predictors import gnn, gp
 from nasbench_rank.predictors.act import ACTPredictor, RecursiveNet
 from nasbench_rank.predictors.act_cells import space_index
+from nasbench_rank.predictors.losses import MixedLoss
 
 DATASETS = {"nb201": "cifar10", "nbgraph": "cora", "fcnet": "naval"}
 #: tiny settings so that each fit takes a fraction of a second
@@ -127,7 +128,8 @@ def test_nb201_act_predictions_are_those_of_the_code_before_spaces():
     }
     settings = {"tta": dict(tta=4), "plain": dict(summary_token=False, augment="none", effective=False, tta=1)}
     for key, extra in settings.items():
-        model = ACTPredictor(hidden=16, heads=2, epochs=3, batch_size=8, seed=3, device="cpu", **extra)
+        model = ACTPredictor(hidden=16, heads=2, epochs=3, batch_size=8, seed=3, device="cpu", loss_fn=MixedLoss(),
+                             **extra)
         pred = model.fit(cells[:30], y).predict(cells[30:])
         np.testing.assert_allclose(pred, pinned[key], rtol=1e-6, atol=0, err_msg=key)
 

@@ -30,6 +30,7 @@ from torch import nn
 from ..errors import UserError
 from ..spaces import resolve_space
 from .batched import fit_progress
+from .losses import given_loss
 from .act_cells import effective_ops, functional_copies, n_relations, space_index, with_summary
 from .threads import torch_threads
 
@@ -254,8 +255,12 @@ class ACTPredictor:
     is the space of the elements given to `fit` and `predict`: tokens from `space.tokens`, the
     attention bias from `space.relations`, the effective view from `space.canonical`, functional
     copies and test-time forms from `space.classes()` (none but the element itself in a space without
-    equivalence: `augment` and `tta` then change nothing).
+    equivalence: `augment` and `tta` then change nothing). `loss` names a loss plugin, whose loss
+    object the registry hands over as `loss_fn` when it builds the predictor (by hand: pass `loss_fn`,
+    or a loss object as `loss`).
     """
+
+    injected = ("loss_fn",)  # handed over by the registry: not saved, given again when a saved model is loaded
 
     def __init__(self, loss: str | Callable = "mixed", loss_kwargs: dict | None = None, hidden: int = 64,
                  heads: int = 4, expansion: float = 2.0, L_layers: int = 2, H_cycles: int = 1, L_cycles: int = 1,
@@ -265,9 +270,11 @@ class ACTPredictor:
                  batch_size: int = 32, lr: float = 2e-3, weight_decay: float = 0.01, warmup: float = 0.05,
                  grad_clip: float = 1.0, min_steps: int = 0, ema: float = 0.0, partial_epochs: int = 10,
                  partial_lr: float | None = None, n_models: int = 1, seed: int = 0, threads: int = 1, device: str = "auto",
-                 space=None, pretrain_epochs: int = 0, pretrain_lr: float = 2e-3, pretrain_batch_size: int = 128):
+                 space=None, pretrain_epochs: int = 0, pretrain_lr: float = 2e-3, pretrain_batch_size: int = 128,
+                 loss_fn: Callable | None = None):
         self.loss = loss
         self.loss_kwargs = loss_kwargs
+        self.loss_fn = loss_fn
         self.hidden = hidden
         self.heads = heads
         self.expansion = expansion
@@ -315,11 +322,7 @@ class ACTPredictor:
         resolve_device(self.device)
 
     def _loss_fn(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-        if callable(self.loss):
-            return self.loss
-        from ..plugins import get_plugins
-
-        return get_plugins().losses.create(self.loss, **(self.loss_kwargs or {}))
+        return given_loss(self)
 
     def _build(self) -> RecursiveNet:
         return RecursiveNet(self.hidden, self.heads, self.expansion, self.L_layers, self.H_cycles, self.L_cycles,
@@ -396,6 +399,8 @@ class ACTPredictor:
     def _batch_key(self) -> str:
         """The settings that must agree for networks to train together (all but seed and n_models)."""
         params = {k: v for k, v in vars(self).items() if not k.endswith("_") and k not in ("seed", "n_models")}
+        if getattr(self.loss_fn, "built_for", None) is not None:  # each registry build gets its own loss object
+            params["loss_fn"] = repr(self.loss_fn.built_for)
         return repr(sorted((k, v if isinstance(v, (int, float, str, bool, type(None), dict)) else id(v))
                            for k, v in params.items()))
 

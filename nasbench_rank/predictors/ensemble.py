@@ -3,7 +3,7 @@ in a bootstrap resample of the training cells) and read their spread as the pred
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -16,24 +16,37 @@ class EnsemblePredictor(BaseEstimator):
 
     Member ``i`` gets ``seed + i``; a base predictor without a ``seed`` setting would give identical
     members and no uncertainty, so it is refused. ``space`` (None: NAS-Bench-201) is handed to every
-    member with `spaces.give_space` (unless ``base_kwargs`` sets it).
+    member with `spaces.give_space` (unless ``base_kwargs`` sets it). The registry hands over
+    ``make_member`` (building ``base`` with ``base_kwargs``) when it builds the ensemble; by hand, pass
+    a callable that returns a fresh unfitted member.
     """
 
+    injected = ("make_member",)  # handed over by the registry: not saved, given again when a saved model is loaded
+
     def __init__(self, base: str = "xgb", n_models: int = 5, base_kwargs: dict[str, Any] | None = None,
-                 bootstrap: bool = False, seed: int = 0, space=None):
+                 bootstrap: bool = False, seed: int = 0, space=None, make_member: Callable[[], Any] | None = None):
         self.base = base
         self.n_models = n_models
         self.base_kwargs = base_kwargs
         self.bootstrap = bootstrap
         self.seed = seed
         self.space = space
+        self.make_member = make_member
 
     def fit(self, cells, y) -> "EnsemblePredictor":
-        from ..plugins import get_plugins
         from ..seeding import apply_seed
         from .batched import fit_many
         from ..spaces import give_space, resolve_space
 
+        make = self.make_member
+        if make is None:
+            raise UserError(f"the ensemble's {self.base!r} members are built by a factory the registry hands over when it "
+                            "builds the ensemble; build it through the registry, or pass make_member= (returning a fresh "
+                            "member) when building it by hand")
+        built = getattr(make, "built_for", None)
+        if built is not None and built != (self.base, dict(self.base_kwargs or {})):
+            raise UserError(f"ensemble was built for base {built[0]!r} with {built[1]}, but its base is now "
+                            f"{self.base!r} with {self.base_kwargs or {}}: build it again through the registry")
         if self.n_models < 2:
             raise UserError(f"an ensemble needs n_models >= 2, got {self.n_models}")
         sp = resolve_space(self.space)
@@ -42,7 +55,7 @@ class EnsemblePredictor(BaseEstimator):
         rng = np.random.default_rng(self.seed)
         members, xs, ys = [], [], []
         for i in range(self.n_models):
-            member = get_plugins().predictors.create(self.base, **(self.base_kwargs or {}))
+            member = make()
             give_space(member, sp, self.base, explicit=(self.base_kwargs or {}))
             if apply_seed(member, self.seed + i) is None:
                 raise UserError(f"ensemble base {self.base!r} has no seed setting, so its members would be identical")

@@ -4,8 +4,12 @@ predictor seeds, so training stays deterministic."""
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import torch
 import torch.nn.functional as F
+
+from ..errors import UserError
 
 
 def _check(pred: torch.Tensor, target: torch.Tensor) -> None:
@@ -15,6 +19,23 @@ def _check(pred: torch.Tensor, target: torch.Tensor) -> None:
         raise TypeError(f"loss targets must be float accuracy fractions, got {target.dtype}")
     if pred.shape != target.shape:
         raise ValueError(f"loss needs predictions and targets of one shape, got {tuple(pred.shape)} and {tuple(target.shape)}")
+
+
+def given_loss(predictor: Any) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The loss a predictor trains with: its ``loss_fn`` (handed over when the registry built it, or
+    passed by hand), else its ``loss`` when that is a loss object; a one-line UserError otherwise."""
+    fn = getattr(predictor, "loss_fn", None)
+    name = type(predictor).__name__
+    if fn is not None:
+        built = getattr(fn, "built_for", None)
+        if built is not None and built != (predictor.loss, dict(predictor.loss_kwargs or {})):
+            raise UserError(f"{name} was built for loss {built[0]!r} with {built[1]}, but its loss is now "
+                            f"{predictor.loss!r} with {predictor.loss_kwargs or {}}: build it again through the registry")
+        return fn
+    if callable(predictor.loss):
+        return predictor.loss
+    raise UserError(f"{name}: loss {predictor.loss!r} is handed to the predictor when the registry builds it; "
+                    "build it through the registry, or pass loss_fn= (a loss object) when building it by hand")
 
 
 class MSELoss:

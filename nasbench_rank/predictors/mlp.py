@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator
 
 from . import features
 from ..errors import UserError
+from .losses import given_loss
 from .threads import torch_threads
 
 
@@ -20,13 +21,19 @@ class MLPPredictor(BaseEstimator):
     The output bias starts at the mean label, so training starts from the right scale: the rank loss's
     margin is in accuracy units and only means something when predictions are. ``space`` (None:
     NAS-Bench-201) is the space of the elements; the input is `features.tabular` of that space.
+    `loss` names a loss plugin, whose loss object the registry hands over as `loss_fn` when it builds
+    the predictor (by hand: pass `loss_fn`).
     """
+
+    injected = ("loss_fn",)  # handed over by the registry: not saved, given again when a saved model is loaded
 
     def __init__(self, loss: str = "mse", loss_kwargs: dict[str, Any] | None = None, hidden: int = 128,
                  layers: int = 2, epochs: int = 200, batch_size: int = 64, lr: float = 1e-3,
-                 weight_decay: float = 1e-4, paths: bool = False, seed: int = 0, threads: int = 1, space=None):
+                 weight_decay: float = 1e-4, paths: bool = False, seed: int = 0, threads: int = 1, space=None,
+                 loss_fn=None):
         self.loss = loss
         self.loss_kwargs = loss_kwargs
+        self.loss_fn = loss_fn
         self.hidden = hidden
         self.layers = layers
         self.epochs = epochs
@@ -57,15 +64,13 @@ class MLPPredictor(BaseEstimator):
     def fit(self, cells, y) -> "MLPPredictor":
         import torch
 
-        from ..plugins import get_plugins
-
         X = self._encode(cells)
         y = np.asarray(y, dtype=np.float32)
         if y.ndim != 1 or len(y) != len(X) or len(y) < 2:
             raise UserError(f"mlp needs at least two cells and one label per cell, got {len(X)} cells and labels of shape {y.shape}")
         if self.epochs < 1 or self.batch_size < 2 or self.threads < 1:
             raise UserError("mlp needs epochs >= 1, batch_size >= 2 and threads >= 1")
-        loss_fn = get_plugins().losses.create(self.loss, **(self.loss_kwargs or {}))
+        loss_fn = given_loss(self)
         with torch_threads(self.threads):
             with torch.random.fork_rng(devices=[]):  # seeds the loss's pair sampling without touching the caller's rng
                 torch.manual_seed(self.seed)

@@ -13,7 +13,9 @@ saved state:
 - a scikit-learn estimator as its parameters and fitted arrays (only classes under ``sklearn.``);
 - a predictor inside a predictor (an ensemble's members) the same way, built by its owner;
 - a search space (a predictor's `space` setting) as its name, restored with `spaces.resolve_space`
-  (a dataset's subspace, e.g. ``nbgraph-proteins``, through the benchmark named before its ``-``).
+  (a dataset's subspace, e.g. ``nbgraph-proteins``, through the benchmark named before its ``-``);
+- what the registry hands a predictor when it builds one (its class's ``injected`` attributes: a
+  loss object, a member factory) is not saved: the registry hands it over again on loading.
 
 A predictor holding anything else (a Python function, an arbitrary object) has no safe format:
 saving it raises `UnsafeState`, and callers refit instead. Nothing is ever unpickled; a directory
@@ -122,7 +124,7 @@ class _Encoder:
             fitted = {k: v for k, v in vars(value).items() if k.endswith("_")}
             return {"sklearn": class_path(value), "params": params, "fitted": self.encode(fitted, where)}
         if hasattr(value, "fit") and hasattr(value, "predict") and hasattr(value, "__dict__"):
-            return {"predictor": class_path(value), "state": self.encode(dict(vars(value)), where)}
+            return {"predictor": class_path(value), "state": self.encode(saved_attributes(value), where)}
         raise UnsafeState(f"{where}: a {type(value).__module__}.{type(value).__qualname__} has no safe format")
 
 
@@ -132,10 +134,17 @@ def _torch_if_loaded():
     return sys.modules.get("torch")
 
 
+def saved_attributes(predictor: Any) -> dict[str, Any]:
+    """Every attribute of `predictor` but those the registry hands over when it builds one (the class's
+    ``injected`` names): loading builds through the registry, which hands them over again."""
+    skip = set(getattr(type(predictor), "injected", ()))
+    return {k: v for k, v in vars(predictor).items() if k not in skip}
+
+
 def dump_state(predictor: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """(JSON tree, arrays) of every attribute of `predictor`; UnsafeState when one has no safe format."""
+    """(JSON tree, arrays) of every saved attribute of `predictor`; UnsafeState when one has no safe format."""
     enc = _Encoder()
-    tree = enc.encode(dict(vars(predictor)), type(predictor).__name__)
+    tree = enc.encode(saved_attributes(predictor), type(predictor).__name__)
     return {"class": class_path(predictor), "state": tree}, enc.arrays
 
 
