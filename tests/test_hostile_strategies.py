@@ -288,3 +288,29 @@ def test_a_third_party_predictor_reading_the_table_is_refused(table, cheating_pr
         run_search("cheating-test-only", "topk", budget=BUDGET, table=table, n_train=10,
                    predictor_kwargs={"how": "import"}, search_kwargs={"init": 0, "pool": "all", "k": 1})
     assert "\n" not in str(info.value) and info.value.exit_code == 1
+
+
+class CoreCountingPredictor:
+    """An honest predictor whose library counts the machine's physical cores on first use, as
+    scikit-learn's neighbour searches do through joblib (which starts `lscpu` to find out)."""
+
+    def fit(self, X, y):
+        from joblib import cpu_count
+
+        self.cores_ = cpu_count(only_physical_cores=True)
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.mean_, dtype=np.float32)
+
+
+def test_a_predictor_whose_library_counts_cores_is_not_refused(table):
+    registry = get_plugins().predictors
+    registry.add(Entry("cores-test-only", "predictor", CoreCountingPredictor, "tests", ""))
+    try:
+        row, _ = run_search("cores-test-only", "topk", budget=BUDGET, table=table, n_train=10,
+                            search_kwargs={"init": 0, "pool": "all", "k": 1})
+    finally:
+        del registry._entries["cores-test-only"]
+    assert row["isolation"] == "process" and row["evals"] == BUDGET

@@ -22,6 +22,17 @@ def _write(conn, header: dict, arrays: Sequence[np.ndarray] = ()) -> None:
         conn.send_bytes(a.tobytes())
 
 
+def _count_cores_before_the_hook() -> None:
+    """joblib (which scikit-learn calls when it parallelises, e.g. in neighbour searches) counts the
+    physical cores by starting `lscpu` on first use and caches the answer. Counted here, before the
+    hook refuses starting programs, an honest plugin using such a library is not voided."""
+    try:
+        from joblib import cpu_count
+    except ImportError:
+        return
+    cpu_count(only_physical_cores=True)
+
+
 def main(conn, protected: list[str]) -> None:
     """Entry point of a plugin's process: the audit hook first, then serve commands until closed.
     Ctrl-C is the framework's to handle (it stops this process): ignored here, so that it prints
@@ -31,6 +42,7 @@ def main(conn, protected: list[str]) -> None:
     from . import audit
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _count_cores_before_the_hook()
     audit.install(protected)
     server = _Server(conn)
     try:

@@ -51,7 +51,7 @@ _DTYPES = {"float32", "float64", "int64", "bool"}
 #: What the fork server imports once, so that each child starts in milliseconds: libraries and this
 #: package's own modules (no plugin of a third party, no table). scikit-learn's base, which most
 #: predictor plugins build on, saves an isolated predictor seconds of imports in every run.
-PRELOAD: tuple[str, ...] = ("numpy", "pandas", "sklearn.base", "nasbench_rank.loop.child", "nasbench_rank.loop.audit",
+PRELOAD: tuple[str, ...] = ("numpy", "pandas", "sklearn.base", "joblib", "nasbench_rank.loop.child", "nasbench_rank.loop.audit",
                             "nasbench_rank.spaces.nb201", "nasbench_rank.plugins")
 
 
