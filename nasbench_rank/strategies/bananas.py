@@ -15,11 +15,11 @@ import numpy as np
 
 from ..loop.strategy import Strategy
 from ..loop.view import SearchView
-from .base import as_cells, capped, check_int, random_start
+from .base import RandomOpening, as_cells, capped, check_int
 from .mutation import best_cells, mutants
 
 
-class Bananas(Strategy):
+class Bananas(RandomOpening, Strategy):
     """`init` random cells; then each round: `candidates` free one-step mutants of the `parents`
     best cells, ranked by independent Thompson sampling (mean + std * z, z ~ N(0, 1) drawn per
     candidate with the run's rng); the `k` best go to evaluation. Without scores yet: random picks.
@@ -41,11 +41,9 @@ class Bananas(Strategy):
         self._started = False
 
     def ask(self, view: SearchView, n: int) -> list:
-        if not self._started:
-            self._started = True
-            first = random_start(view, self.init)
-            if first:
-                return first
+        first = self.opening(view)
+        if first:
+            return first
         cands = mutants(view, best_cells(view, self.parents), max(self.candidates, self.k))
         if len(cands) == 0:
             return []

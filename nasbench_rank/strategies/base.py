@@ -141,3 +141,16 @@ def random_start(view: SearchView, n: int | str) -> list[tuple[int, ...]]:
     """The opening batch of a strategy: `n` free elements drawn uniformly with the view's rng, cut to
     the budget."""
     return capped(view, as_cells(unevaluated(view, view.rng, n)))
+
+
+class RandomOpening:
+    """For a strategy with an ``init`` setting: its first `ask` opens with `random_start(view, init)`
+    (`opening` returns that batch once, then an empty list)."""
+
+    _started = False
+
+    def opening(self, view: SearchView) -> list[tuple[int, ...]]:
+        if self._started:
+            return []
+        self._started = True
+        return random_start(view, self.init)

@@ -15,7 +15,7 @@ from ..errors import UserError
 from ..loop.protocol import FULL
 from ..loop.strategy import Strategy
 from ..loop.view import SearchView
-from .base import (all_elements, as_cells, capped, check_int, check_pool, free_mask, random_start, top,
+from .base import (all_elements, RandomOpening, as_cells, capped, check_int, check_pool, free_mask, top,
     twins_of_known, unevaluated)
 
 
@@ -60,7 +60,7 @@ def near_incumbents(view: SearchView, radius: int, blocked: np.ndarray | None = 
     return elements[found]
 
 
-class HybridSearch(Strategy):
+class HybridSearch(RandomOpening, Strategy):
     """`init` random cells, then each round: propose the `local` best-scored unevaluated cells
     within `radius` edges of the incumbent and the `k - local` best-scored cells of the pool (`pool`
     random unevaluated cells, or "all"). Without scores both picks are random.
@@ -92,11 +92,9 @@ class HybridSearch(Strategy):
         self._started = False
 
     def ask(self, view: SearchView, n: int) -> list:
-        if not self._started:
-            self._started = True
-            first = random_start(view, self.init)
-            if first:
-                return first
+        first = self.opening(view)
+        if first:
+            return first
         rng = view.rng
         blocked = twins_of_known(view) if self.skip_twins else None
         near = near_incumbents(view, self.radius, blocked, self.incumbents)

@@ -13,11 +13,11 @@ import numpy as np
 
 from ..loop.strategy import Strategy
 from ..loop.view import SearchView
-from .base import as_cells, capped, check_int, random_start, top
+from .base import RandomOpening, as_cells, capped, check_int, top
 from .mutation import best_cells, mutants
 
 
-class NPENAS(Strategy):
+class NPENAS(RandomOpening, Strategy):
     """`init` random cells; then each round the `parents` best evaluated cells (the population's
     fittest) each yield children by mutation (random walks of 1 or 2 steps through the space's
     neighbours), `candidates` children in all; the predictor scores them and the `k` best-scored are
@@ -37,11 +37,9 @@ class NPENAS(Strategy):
         self._started = False
 
     def ask(self, view: SearchView, n: int) -> list:
-        if not self._started:
-            self._started = True
-            first = random_start(view, self.init)
-            if first:
-                return first
+        first = self.opening(view)
+        if first:
+            return first
         cands = mutants(view, best_cells(view, self.parents), max(self.candidates, self.k), steps=(1, 2))
         if len(cands) == 0:
             return []

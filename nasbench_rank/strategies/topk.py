@@ -6,10 +6,10 @@ import numpy as np
 
 from ..loop.strategy import Strategy
 from ..loop.view import SearchView
-from .base import as_cells, capped, check_int, check_pool, random_start, top, unevaluated
+from .base import RandomOpening, as_cells, capped, check_int, check_pool, top, unevaluated
 
 
-class TopKSearch(Strategy):
+class TopKSearch(RandomOpening, Strategy):
     """`init` random cells, then each round (the framework refits the predictor before it): score
     `pool` unevaluated cells (a number drawn at random, or "all"), propose the `k` best-scored.
     Without scores (no predictor, or an online one with no model yet) the round picks at random."""
@@ -23,11 +23,9 @@ class TopKSearch(Strategy):
         self._started = False
 
     def ask(self, view: SearchView, n: int) -> list:
-        if not self._started:
-            self._started = True
-            first = random_start(view, self.init)
-            if first:
-                return first
+        first = self.opening(view)
+        if first:
+            return first
         candidates = unevaluated(view, view.rng, self.pool)
         return capped(view, as_cells(top(candidates, self._rank(view, candidates), self.k, view.rng)))
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from ..loop.strategy import Strategy
 from ..loop.view import SearchView
-from .base import as_cells, capped, check_int, random_start, top, unevaluated
+from .base import RandomOpening, as_cells, capped, check_int, top, unevaluated
 
 
-class WeakNAS(Strategy):
+class WeakNAS(RandomOpening, Strategy):
     """`init` random cells; then each round: score every unevaluated cell, keep the `top_n`
     best-scored, and draw `m` of them uniformly at random for evaluation (without scores: `m` random
     cells).
@@ -33,11 +33,9 @@ class WeakNAS(Strategy):
         self._started = False
 
     def ask(self, view: SearchView, n: int) -> list:
-        if not self._started:
-            self._started = True
-            first = random_start(view, self.init)
-            if first:
-                return first
+        first = self.opening(view)
+        if first:
+            return first
         rng = view.rng
         pool = unevaluated(view, rng, "all")  # shuffled: equal scores never favour low ordinals
         best = top(pool, view.score(pool), max(self.top_n, self.m), rng)
