@@ -48,7 +48,8 @@ def test_a_spec_with_a_billion_seeds_is_refused_at_once(tmp_path):
 
 
 def test_run_with_a_hundred_billion_seeds_is_refused_at_once(tmp_path, capsys):
-    refused(capsys, ["run", "--seeds", "100000000000", "--out-dir", str(tmp_path / "o")], "--seeds")
+    err = refused(capsys, ["run", "--seeds", "100000000000", "--out-dir", str(tmp_path / "o")], "--seeds")
+    assert "100000000000" in err and not (tmp_path / "o").exists()
 
 
 # ---- one validator for the spec and the CLI -----------------------------------------------------
@@ -93,7 +94,8 @@ def blocker(tmp_path):
 
 
 def test_run_refuses_an_out_dir_that_cannot_be_created_before_any_work(blocker, capsys):
-    refused(capsys, ["run", "--budget", "5", "--search", "random", "--out-dir", str(blocker / "out")], str(blocker))
+    err = refused(capsys, ["run", "--budget", "5", "--search", "random", "--out-dir", str(blocker / "out")], str(blocker))
+    assert str(blocker) in err and blocker.is_file()
 
 
 def test_eval_refuses_a_save_predictor_folder_that_cannot_be_created_before_any_work(blocker, tmp_path, capsys):
@@ -104,7 +106,8 @@ def test_eval_refuses_a_save_predictor_folder_that_cannot_be_created_before_any_
 
 def test_leaderboard_refuses_an_out_folder_that_cannot_be_created_before_any_work(blocker, tmp_path, capsys):
     (tmp_path / "eval.csv").write_text("predictor,target,n_train,seed,kendall\nxgb,cifar10,100,0,0.5\n")
-    refused(capsys, ["leaderboard", str(tmp_path), "--out", str(blocker / "lb"), "--no-plots"], str(blocker))
+    err = refused(capsys, ["leaderboard", str(tmp_path), "--out", str(blocker / "lb"), "--no-plots"], str(blocker))
+    assert str(blocker) in err and blocker.is_file()
 
 
 # ---- signals ------------------------------------------------------------------------------------

@@ -90,6 +90,7 @@ def rerun_reports(grid, out, cell_id, capsys, why):
     assert ran.ran == 1 and [c for c in grid.cells if c.settings == CALLS[0]][0].id == cell_id
     assert "1 cell records fail validation and will be rerun" in err and why in err
     assert store.read_cell(harness.cell_path(out, cell_id)) is not None
+    return err
 
 
 # ---- a record is bound to its cell -------------------------------------------------------------
@@ -121,7 +122,8 @@ def test_a_fifo_as_a_record_neither_hangs_readers_nor_bench(grid, done, capsys):
     path.unlink()
     os.mkfifo(path)
     readers_skip(done, victim)
-    rerun_reports(grid, done, victim, capsys, "not a regular file")
+    err = rerun_reports(grid, done, victim, capsys, "not a regular file")
+    assert "not a regular file" in err and store.read_cell(harness.cell_path(done, victim)) is not None
 
 
 def test_a_fifo_as_a_run_manifest_or_csv_does_not_hang_bench_or_leaderboard(grid, done):
@@ -144,7 +146,8 @@ def test_a_deeply_nested_record_is_invalid_not_a_crash(grid, done, capsys, text)
     victim = grid.cells[2].id
     harness.cell_path(done, victim).write_text(text)
     readers_skip(done, victim)
-    rerun_reports(grid, done, victim, capsys, "nested")
+    err = rerun_reports(grid, done, victim, capsys, "nested")
+    assert "nested" in err and store.read_cell(harness.cell_path(done, victim)) is not None
 
 
 def test_a_record_larger_than_the_bound_is_invalid_without_being_read(grid, done, capsys, monkeypatch):
@@ -153,7 +156,8 @@ def test_a_record_larger_than_the_bound_is_invalid_without_being_read(grid, done
     monkeypatch.setattr(store, "MAX_RECORD_BYTES", largest + 100)
     harness.cell_path(done, victim).write_text(json.dumps({"padding": "x" * (largest + 200)}))
     readers_skip(done, victim)
-    rerun_reports(grid, done, victim, capsys, "larger than")
+    err = rerun_reports(grid, done, victim, capsys, "larger than")
+    assert "larger than" in err and store.read_cell(harness.cell_path(done, victim)) is not None
 
 
 @pytest.mark.parametrize("change", [
@@ -170,7 +174,8 @@ def test_a_record_of_the_wrong_shape_is_invalid_not_a_crash(grid, done, capsys, 
     record = json.loads(harness.cell_path(done, victim).read_text())
     harness.cell_path(done, victim).write_text(json.dumps({**record, **change}))
     readers_skip(done, victim)
-    rerun_reports(grid, done, victim, capsys, "")
+    err = rerun_reports(grid, done, victim, capsys, "")
+    assert "will be rerun" in err and store.read_cell(harness.cell_path(done, victim)) is not None
 
 
 @pytest.mark.parametrize("change", [{"spec_text": 5}, {"spec_name": 5}, {"started_at": [1]}, {"status": ["x"]}])
