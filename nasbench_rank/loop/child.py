@@ -94,6 +94,8 @@ class _Server:
         return None if values is None else np.asarray(values, dtype=np.float32)
 
     def serve(self) -> None:
+        # Commands come only from the framework that started this process, over its own pipe (never
+        # from a file): the framework reads this process's replies as JSON and arrays, never unpickled.
         while True:
             try:
                 command = pickle.loads(self.conn.recv_bytes())
