@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..loop.strategy import Strategy
 from ..loop.view import SearchView
-from .base import RandomOpening, as_cells, capped, check_int
-from .mutation import best_cells, mutants
+from .mutation import MutationSearch
 
 
-class Bananas(RandomOpening, Strategy):
+class Bananas(MutationSearch):
     """`init` random cells; then each round: `candidates` free one-step mutants of the `parents`
     best cells, ranked by independent Thompson sampling (mean + std * z, z ~ N(0, 1) drawn per
     candidate with the run's rng); the `k` best go to evaluation. Without scores yet: random picks.
@@ -31,22 +29,7 @@ class Bananas(RandomOpening, Strategy):
 
     needs_std = True
 
-    def __init__(self, init: int = 10, k: int = 10, candidates: int = 100, parents: int = 10):
-        check_int(0, init=init)
-        check_int(1, k=k, candidates=candidates, parents=parents)
-        self.init = init
-        self.k = k
-        self.candidates = candidates
-        self.parents = parents
-        self._started = False
-
-    def ask(self, view: SearchView, n: int) -> list:
-        first = self.opening(view)
-        if first:
-            return first
-        cands = mutants(view, best_cells(view, self.parents), max(self.candidates, self.k))
-        if len(cands) == 0:
-            return []
+    def pick(self, view: SearchView, cands: np.ndarray) -> np.ndarray:
         mean = view.score(cands)
         std = view.std(cands) if mean is not None else None
         if mean is None or std is None:
@@ -54,4 +37,4 @@ class Bananas(RandomOpening, Strategy):
         else:
             draw = np.asarray(mean, dtype=np.float64) + np.asarray(std, dtype=np.float64) * view.rng.standard_normal(len(cands))
             order = np.argsort(-draw, kind="stable")
-        return capped(view, as_cells(cands[order[: self.k]]))
+        return cands[order[: self.k]]

@@ -8,8 +8,9 @@ from typing import Sequence
 import numpy as np
 
 from ..loop.protocol import FULL
+from ..loop.strategy import Strategy
 from ..loop.view import SearchView
-from .base import free_mask, unevaluated
+from .base import RandomOpening, as_cells, capped, check_int, free_mask, unevaluated
 
 
 def best_cells(view: SearchView, n: int) -> list[tuple[int, ...]]:
@@ -52,3 +53,32 @@ def mutants(view: SearchView, parents: Sequence[Sequence[int]], n: int, steps: S
         extra = unevaluated(view, rng, n - len(out), exclude=[tuple(c) for c in out])
         out = np.concatenate([out, extra]) if len(out) else extra
     return out
+
+
+class MutationSearch(RandomOpening, Strategy):
+    """`init` random cells; then each round `candidates` children of the `parents` best evaluated
+    cells (random walks of `steps` through the space's neighbours), of which `pick` chooses the `k`
+    to evaluate. The literature's predictor-guided evolutions differ in `steps` and `pick`."""
+
+    steps: Sequence[int] = (1,)
+
+    def __init__(self, init: int = 10, k: int = 10, candidates: int = 100, parents: int = 10):
+        check_int(0, init=init)
+        check_int(1, k=k, candidates=candidates, parents=parents)
+        self.init = init
+        self.k = k
+        self.candidates = candidates
+        self.parents = parents
+        self._started = False
+
+    def ask(self, view: SearchView, n: int) -> list:
+        first = self.opening(view)
+        if first:
+            return first
+        cands = mutants(view, best_cells(view, self.parents), max(self.candidates, self.k), steps=self.steps)
+        if len(cands) == 0:
+            return []
+        return capped(view, as_cells(self.pick(view, cands)))
+
+    def pick(self, view: SearchView, cands: np.ndarray) -> np.ndarray:
+        raise NotImplementedError

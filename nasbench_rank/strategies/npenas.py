@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..loop.strategy import Strategy
 from ..loop.view import SearchView
-from .base import RandomOpening, as_cells, capped, check_int, top
-from .mutation import best_cells, mutants
+from .base import top
+from .mutation import MutationSearch
 
 
-class NPENAS(RandomOpening, Strategy):
+class NPENAS(MutationSearch):
     """`init` random cells; then each round the `parents` best evaluated cells (the population's
     fittest) each yield children by mutation (random walks of 1 or 2 steps through the space's
     neighbours), `candidates` children in all; the predictor scores them and the `k` best-scored are
@@ -27,21 +26,11 @@ class NPENAS(RandomOpening, Strategy):
     per iteration; the parent count (1: the incumbent alone) is our choice, not restated from the paper.
     """
 
-    def __init__(self, init: int = 10, k: int = 10, candidates: int = 100, parents: int = 1):
-        check_int(0, init=init)
-        check_int(1, k=k, candidates=candidates, parents=parents)
-        self.init = init
-        self.k = k
-        self.candidates = candidates
-        self.parents = parents
-        self._started = False
+    steps = (1, 2)
 
-    def ask(self, view: SearchView, n: int) -> list:
-        first = self.opening(view)
-        if first:
-            return first
-        cands = mutants(view, best_cells(view, self.parents), max(self.candidates, self.k), steps=(1, 2))
-        if len(cands) == 0:
-            return []
+    def __init__(self, init: int = 10, k: int = 10, candidates: int = 100, parents: int = 1):
+        super().__init__(init, k, candidates, parents)
+
+    def pick(self, view: SearchView, cands: np.ndarray) -> np.ndarray:
         cands = cands[view.rng.permutation(len(cands))]  # equal scores never favour the first parent
-        return capped(view, as_cells(top(cands, view.score(cands), self.k, view.rng)))
+        return top(cands, view.score(cands), self.k, view.rng)
