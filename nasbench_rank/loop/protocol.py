@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..spaces import nb201_cell as space
-from ..errors import UserError
+from ..errors import PluginFailure, UserError
 
 #: Training epochs a request may ask for on NAS-Bench-201: the full schedule and the table's short one.
 #: Other spaces: `FULL` always names a dataset's full fidelity; a low fidelity is named by its epochs
@@ -39,10 +39,9 @@ class StrategyError(UserError):
     exit_code = 1
 
 
-class PredictionError(UserError):
-    """A predictor plugin returned non-finite predictions during a search. Exit code 1."""
-
-    exit_code = 1
+class PredictionError(PluginFailure):
+    """A predictor plugin returned non-finite predictions, or too many or too few, during a search.
+    Exit code 1."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import __version__
 from ..tables import nb201 as bench
-from ..errors import UserError
+from ..errors import UserError, plugin_call
 from ..predictors.fit_cache import cached_fit
 from .oracle import NOISE, Oracle, as_benchmark, check_budget, cost_model, fidelity_names, to_utility
 from . import regret
@@ -258,7 +258,8 @@ def run_search(predictor: str | None, search: str, *, dataset: str = "cifar10", 
     if pretraining:
         def fit() -> tuple[Any, float]:
             model, start = make(), time.perf_counter()
-            model.fit(pre_cells, pre_y)
+            with plugin_call("predictor", predictor, "fit"):
+                model.fit(pre_cells, pre_y)
             return model, time.perf_counter() - start
 
         key = (predictor, json.dumps(predictor_kwargs, sort_keys=True, default=str), bm.name, source, metric,

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import UserError, plugin_call
 from .protocol import PredictionError
 
 MODES: tuple[str, ...] = ("pretrained", "online", "pretrained+online")
@@ -60,9 +60,10 @@ class Scorer:
         ordinals = self._space.ordinals(cells)
         missing = np.unique(ordinals[np.isnan(cache[ordinals])])
         if len(missing):
-            out = np.asarray(predict(self._space.elements(missing)), dtype=np.float32).reshape(-1)
+            with plugin_call("predictor", self.name, what):
+                out = np.asarray(predict(self._space.elements(missing)), dtype=np.float32)
             if out.shape != (len(missing),):
-                raise PredictionError(f"predictor {self.name!r}: {what} returned {out.size} values for {len(missing)} cells")
+                raise PredictionError(f"predictor {self.name!r}: {what} returned an array of shape {out.shape} for {len(missing)} cells, expected ({len(missing)},)")
             if not np.all(np.isfinite(out)):
                 bad = int((~np.isfinite(out)).sum())
                 raise PredictionError(f"predictor {self.name!r}: {what} returned {bad} non-finite values of "
@@ -108,6 +109,7 @@ class Surrogate:
         self.min_fit = min_fit
         self.refit_every = refit_every
         self.warm_every = warm_every
+        self.name = name
         self.fit_seconds = 0.0
         self.n_fits = 0
         self.n_warm = 0
@@ -140,7 +142,8 @@ class Surrogate:
     def _fit(self, cells: np.ndarray, y: np.ndarray) -> Any:
         model = self._make()
         start = time.perf_counter()
-        model.fit(cells, np.asarray(y, dtype=np.float32))
+        with plugin_call("predictor", self.name, "fit"):
+            model.fit(cells, np.asarray(y, dtype=np.float32))
         self.fit_seconds += time.perf_counter() - start
         self.n_fits += 1
         return model
@@ -149,7 +152,8 @@ class Surrogate:
         """The search's labels on the pretraining scale (None when no sane mapping exists yet)."""
         if self.same_dataset:
             return y
-        p = np.asarray(self._frozen.predict(cells), dtype=np.float64)
+        with plugin_call("predictor", self.name, "predict"):
+            p = np.asarray(self._frozen.predict(cells), dtype=np.float64)
         if len(y) < self.min_fit or np.ptp(p) == 0:
             return None
         slope, intercept = np.polyfit(p, y.astype(np.float64), 1)
@@ -185,7 +189,8 @@ class Surrogate:
         else:
             model = self.scorer.model
             start = time.perf_counter()
-            model.partial_fit(cells, y)
+            with plugin_call("predictor", self.name, "partial_fit"):
+                model.partial_fit(cells, y)
             self.fit_seconds += time.perf_counter() - start
             self.n_warm += 1
         self._updated_at = n

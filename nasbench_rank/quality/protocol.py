@@ -41,7 +41,7 @@ from .. import __version__, atomic
 from ..tables import nb201 as bench
 from ..spaces import nb201_cell as space
 from .. import spaces as _spaces
-from ..errors import NonFiniteError, UserError
+from ..errors import NonFiniteError, PluginFailure, UserError, plugin_call
 from ..provenance import PROVENANCE_COLUMNS, provenance
 from ..seeding import apply_seed, seed_of
 
@@ -481,8 +481,9 @@ def evaluate_seeds(predictor: str, seeds: Sequence[int], *, save_dirs: Sequence[
         return
     started = time.perf_counter()
     try:
-        fit_many(models, [table.cells[train] for _, train, _, _ in setups],
-                 [labels[train] for _, train, _, labels in setups])
+        with plugin_call("predictor", predictor, "fit"):
+            fit_many(models, [table.cells[train] for _, train, _, _ in setups],
+                     [labels[train] for _, train, _, labels in setups])
     except NonFiniteError as exc:
         raise NonFiniteError(f"predictor {predictor!r} (seeds {seeds[0]}-{seeds[-1]} fitted together): {exc}") from None
     fit_seconds = (time.perf_counter() - started) / len(seeds)
@@ -497,7 +498,8 @@ def _fit(model: Any, predictor: str, protocol: Protocol, x: np.ndarray, y: np.nd
     """Fit and time it; NonFiniteError naming the predictor when its fit or its loss is not finite."""
     started = time.perf_counter()
     try:
-        model.fit(x, y)
+        with plugin_call("predictor", predictor, "fit"):
+            model.fit(x, y)
     except NonFiniteError as exc:
         raise NonFiniteError(f"predictor {predictor!r} (seed {protocol.seed}): {exc}") from None
     fit_seconds = time.perf_counter() - started
@@ -508,9 +510,10 @@ def _fit(model: Any, predictor: str, protocol: Protocol, x: np.ndarray, y: np.nd
 
 
 def _predict(model: Any, predictor: str, protocol: Protocol, x: np.ndarray) -> np.ndarray:
-    pred = np.asarray(model.predict(x), dtype=np.float64)
+    with plugin_call("predictor", predictor, "predict"):
+        pred = np.asarray(model.predict(x), dtype=np.float64)
     if pred.shape != (len(x),):
-        raise UserError(f"predictor {predictor!r} returned predictions of shape {pred.shape}, expected ({len(x)},)")
+        raise PluginFailure(f"predictor {predictor!r} returned predictions of shape {pred.shape}, expected ({len(x)},)")
     bad = int(np.sum(~np.isfinite(pred)))
     if bad:
         raise NonFiniteError(f"predictor {predictor!r} (seed {protocol.seed}) returned {bad} non-finite predictions "
