@@ -104,7 +104,8 @@ def test_an_entry_of_another_class_is_discarded(cache, fit, table):
     other = get_plugins().predictors.create("ridge").fit(table.cells[:60], table.accuracy("cifar10", "valid", fraction=True)[:60])
     path = fit_cache.entry_path(cache, KEY, table.sha256)
     path.parent.mkdir(parents=True)
-    path.write_bytes(persist.state_bytes(other, {"key": repr(KEY), "seconds": 1.0}))
+    path.write_bytes(persist.state_bytes(other, {"key": repr(KEY), "seconds": 1.0,
+                                                 "identity": fit_cache.identity(KEY, table.sha256)}))
     with pytest.warns(UserWarning, match="saved state is of .*Ridge"):
         fit_cache.cached_fit(KEY, fit)
     assert fit.calls == [1]
@@ -162,3 +163,28 @@ def test_saving_a_predictor_without_a_safe_format_is_refused(tmp_path):
     with pytest.raises(persist.UnsafeState, match="has no safe format"):
         persist.save_predictor(Opaque(), tmp_path / "p", {"name": "opaque"})
     assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize("change", ["table", "code", "plugin version"])
+def test_an_entry_copied_under_another_fits_name_is_discarded_and_refitted(cache, fit, table, monkeypatch, change):
+    """An entry carries the whole of its key (settings, table checksum, code, plugin versions) and
+    is used only where that key is asked for: a well-formed entry of another fit, planted under this
+    fit's file name, is discarded with a warning and this fit is made."""
+    fit_cache.cached_fit(KEY, fit)
+    made = next(cache.glob("*.npz"))
+    fit_cache.clear_memory()
+    if change == "table":
+        asked = fit_cache.entry_path(cache, KEY, "0" * 64)
+        run = lambda: fit_cache.cached_fit(KEY, fit, table_sha256="0" * 64)
+    else:
+        if change == "code":
+            monkeypatch.setattr(fit_cache, "code_key", lambda: "another-code")
+        else:
+            monkeypatch.setattr(fit_cache, "plugin_distributions", lambda uses: {"xgboost-plugin": "9.9.9"})
+        asked = fit_cache.entry_path(cache, KEY, table.sha256)
+        run = lambda: fit_cache.cached_fit(KEY, fit)
+    assert asked != made
+    asked.write_bytes(made.read_bytes())
+    with pytest.warns(UserWarning, match="another fit"):
+        run()
+    assert len(fit.calls) == 2

@@ -7,8 +7,10 @@ harness points it at `OUT/cache/` so that a grid's worker processes share fits),
 `<digest>.npz` per fit (the predictor's state, see `persist`; read with `allow_pickle=False`) and a
 `<digest>.lock` that makes a second worker wait for the first instead of fitting the same thing.
 
-The digest covers the key, the table's checksum and the code version (`provenance.code_key`), so a
-fit made from another table or by other code is never reused. An entry that cannot be read (cut
+The digest covers the key, the table's checksum, the code version (`provenance.code_key`) and the
+versions of the plugins' distributions, so a fit made from another table, by other code or by another
+version of a plugin is never reused; each entry also carries that whole identity and is checked
+against it when read, so an entry copied under another fit's name is not taken for it. An entry that cannot be read (cut
 short, corrupt, planted, of another class) is discarded with a warning and refitted; a predictor
 whose state has no safe format is fitted and kept in memory only.
 """
@@ -64,22 +66,28 @@ def _predictor_of(key: tuple) -> tuple[str, dict[str, Any]] | None:
     return (key[0], kwargs) if isinstance(kwargs, dict) else None
 
 
-def entry_path(folder: str | os.PathLike, key: tuple, table_sha256: str) -> Path:
+def identity(key: tuple, table_sha256: str) -> str:
+    """Everything a fit depends on, as one string: the key, the table's checksum, the code version
+    and the distributions (with versions) of the plugins it uses. An entry carries it and is used
+    only where the same identity is asked for."""
     plugins = plugin_distributions([("predictor", key[0])]) if key and isinstance(key[0], str) else {}
-    digest = hashlib.sha256(json.dumps([repr(key), table_sha256, code_key(), sorted(plugins.items())])
-                            .encode("utf-8")).hexdigest()[:32]
+    return json.dumps([repr(key), table_sha256, code_key(), sorted(plugins.items())])
+
+
+def entry_path(folder: str | os.PathLike, key: tuple, table_sha256: str) -> Path:
+    digest = hashlib.sha256(identity(key, table_sha256).encode("utf-8")).hexdigest()[:32]
     return Path(folder) / f"{digest}.npz"
 
 
-def _read(path: Path, name: str, kwargs: dict[str, Any], key: tuple,
+def _read(path: Path, name: str, kwargs: dict[str, Any], key: tuple, expected: str,
           make: Callable[[], Any] | None = None) -> tuple[Any, float] | None:
     if not path.exists():
         return None
     try:
         tree, arrays = persist.read_state_bytes(path.read_bytes())
         meta = tree.get("meta") or {}
-        if meta.get("key") != repr(key):
-            raise ValueError("it belongs to another key")
+        if meta.get("identity") != expected:
+            raise ValueError("it holds another fit (its key, table, code or plugin versions differ)")
         from ..plugins import get_plugins
 
         blank = make() if make is not None else get_plugins().predictors.create(name, **kwargs)
@@ -110,15 +118,16 @@ def cached_fit(key: tuple, fit: Fit, table_sha256: str | None = None,
     if not folder or predictor is None:
         frozen = fit()
     else:
+        expected = identity(key, table_sha256 or _table_sha256())
         path = entry_path(folder, key, table_sha256 or _table_sha256())
         path.parent.mkdir(parents=True, exist_ok=True)
         with filelock.FileLock(str(path.with_suffix(".lock"))):
-            frozen = _read(path, *predictor, key, make)
+            frozen = _read(path, *predictor, key, expected, make)
             if frozen is None:
                 frozen = fit()
                 model, seconds = frozen
                 try:
-                    data = persist.state_bytes(model, {"key": repr(key), "seconds": float(seconds),
+                    data = persist.state_bytes(model, {"key": repr(key), "identity": expected, "seconds": float(seconds),
                                                        "name": predictor[0], "code": code_key()})
                 except persist.UnsafeState:
                     data = None  # no safe format: this process keeps it, others refit
