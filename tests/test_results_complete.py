@@ -3,6 +3,7 @@ so a clone resumes or extends it without recomputing. Cheap: reads records, runs
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,28 @@ def test_committed_rows_come_from_one_clean_revision(spec_path: Path):
     assert len(revisions) == 1, f"results/{spec_path.stem} rows name revisions {sorted(revisions)}"
     (revision,) = revisions
     assert revision and not revision.endswith("+dirty"), f"results/{spec_path.stem}: revision {revision!r}"
+
+
+def _committed_tables() -> list[Path]:
+    root = Path(__file__).resolve().parent.parent / "results"
+    listed = subprocess.run(["git", "-C", str(root.parent), "ls-files", "results"], capture_output=True, text=True)
+    if listed.returncode != 0:  # pragma: no cover - not a checkout
+        pytest.skip("not a git checkout")
+    return [root.parent / p for p in listed.stdout.split() if p.count("/") == 1 and p.endswith(".csv")]
+
+
+@pytest.mark.parametrize("path", _committed_tables(), ids=lambda p: p.name)
+def test_every_committed_table_comes_from_one_clean_revision(path):
+    """A table beside the spec folders names the revision that made it, one clean revision per file; a
+    `_summary.csv` is derived from the table of the same name, which must then be committed."""
+    if path.name.endswith("_summary.csv"):
+        assert path.with_name(path.name.replace("_summary.csv", ".csv")).exists()
+        return
+    import pandas as pd
+
+    rows = pd.read_csv(path, low_memory=False)
+    columns = [c for c in rows.columns if c in ("revision", "source_revision")]
+    assert columns, f"{path.name} names no revision"
+    for column in columns:
+        revisions = set(rows[column].astype(str))
+        assert len(revisions) == 1 and not any("dirty" in r for r in revisions), (path.name, column, revisions)
