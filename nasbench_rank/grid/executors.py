@@ -61,6 +61,8 @@ def execute_cell(runner: Runner, kind: str, settings: dict[str, Any], threads: i
         result = runner(kind, settings)
         outcome = {"status": "ok", "error": None, "rows": list(result["rows"]),
                    "trace": list(result.get("trace") or []), "files": dict(result.get("files") or {})}
+        if "parts" in result:  # a group of cells (seed_groups): one part per cell
+            outcome["parts"] = list(result["parts"])
     except Exception as exc:
         where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
         origin = f" ({Path(where.filename).name}:{where.lineno})" if where else ""

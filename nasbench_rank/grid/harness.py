@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from .. import __version__, atomic
 from ..errors import UserError
-from . import search_options
+from . import search_options, seed_groups
 from ..predictors.batched import PROGRESS_ENV
 from ..predictors.fit_cache import CACHE_ENV
 from .executors import EXECUTORS, Results, Runner, execute_cell, limit_threads, one_line, run_dask, run_pool, run_serial
@@ -62,6 +62,8 @@ def default_runner(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
     space only when it is not NAS-Bench-201 (`spec`)."""
     s = settings
     space = s.get("space") or "nb201"
+    if kind == seed_groups.KIND:
+        return seed_groups.run_group(s)
     if kind == "eval":
         from ..quality.protocol import evaluate_predictor
 
@@ -303,6 +305,8 @@ def run_grid(spec: Spec, out_dir: str | Path, *, workers: int | None = None, exe
         found.other_plugins = other_plugins(found, spec)
         stale_cells = len({p.stem for p in (out_dir / "cells").glob("*.json")} - ids)
         todo = unfinished(spec.cells, found)
+        # the seeds of a configuration whose predictor fits several at once run as one job (seed_groups)
+        units = seed_groups.group_seeds(todo) if runner is default_runner else list(todo)
         report = GridReport(total=len(spec.cells), skipped=len(spec.cells) - len(todo), manifest=manifest_path,
                             notes=_notes(found, stale_runs, stale_cells, table))
         if not table.verified:
@@ -320,23 +324,24 @@ def run_grid(spec: Spec, out_dir: str | Path, *, workers: int | None = None, exe
         # a fit's own progress bar (predictors.batched) stays off: the grid's bar of cells is the progress
         progress_was = os.environ.get(PROGRESS_ENV)
         os.environ[PROGRESS_ENV] = "0"
-        if not todo:
+        if not units:
             results: Results = iter(())
         elif executor == "dask":
-            results = run_dask(todo, runner, threads, workers, address)
-        elif workers == 1 or len(todo) == 1:
-            results = run_serial(todo, runner, threads)
+            results = run_dask(units, runner, threads, workers, address)
+        elif workers == 1 or len(units) == 1:
+            results = run_serial(units, runner, threads)
         else:
-            results = run_pool(todo, runner, threads, min(workers, len(todo)))
+            results = run_pool(units, runner, threads, min(workers, len(units)))
         status = "interrupted"
         try:
-            for cell, outcome in results:
-                store(out_dir, cell, outcome, spec.name, prov)
-                report.ran += 1
-                if outcome["status"] != "ok":
-                    report.failed.append((cell.id, cell.label(), outcome["error"]))
-                    bar.set_postfix(failed=len(report.failed), refresh=False)
-                bar.update(1)
+            for unit, unit_outcome in results:
+                for cell, outcome in seed_groups.split_outcome(unit, unit_outcome):
+                    store(out_dir, cell, outcome, spec.name, prov)
+                    report.ran += 1
+                    if outcome["status"] != "ok":
+                        report.failed.append((cell.id, cell.label(), outcome["error"]))
+                        bar.set_postfix(failed=len(report.failed), refresh=False)
+                    bar.update(1)
             status = "complete"
         finally:
             if hasattr(results, "close"):
