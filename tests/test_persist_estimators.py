@@ -1,0 +1,172 @@
+"""A plugin predictor holding a scikit-learn estimator survives a save/load round trip whole (its
+private fitted state included), through `save_predictor`, a `bench` cell with `save_predictions`
+and the pretrained-fit cache; and a planted file is refused in one line without running anything."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nasbench_rank.grid import harness, spec
+from nasbench_rank.plugins import get_plugins
+from nasbench_rank.predictors import fit_cache, persist
+
+
+@pytest.fixture
+def sample(table):
+    y = table.accuracy("cifar10", "valid", fraction=True)
+    return table.cells[:80], y[:80], table.cells[100:300]
+
+
+def test_a_plugin_knn_regressor_round_trips_and_predicts_identically(knn_plugin, sample, tmp_path):
+    cells, y, other = sample
+    model = get_plugins().predictors.create(knn_plugin, n_neighbors=3).fit(cells, y)
+    persist.save_predictor(model, tmp_path / "p", {"name": knn_plugin, "kwargs": {"n_neighbors": 3}})
+    loaded = persist.load_predictor(tmp_path / "p")
+    assert loaded is not model and type(loaded) is type(model)
+    np.testing.assert_array_equal(loaded.predict(other), model.predict(other))
+    assert loaded.model_._fit_method == "kd_tree"
+
+
+def test_a_bench_cell_saving_predictions_of_a_plugin_knn_regressor_succeeds(knn_plugin, table, tmp_path):
+    path = tmp_path / "knn.toml"
+    path.write_text(f'name = "knn"\n[[eval]]\npredictors = ["{knn_plugin}"]\ntargets = ["cifar10"]\n'
+                    'n_train = 60\nn_test = 50\nseeds = 1\nsave_predictions = true\n')
+    grid = spec.load(path, get_plugins())
+    report = harness.run_grid(grid, tmp_path / "out", workers=1, progress=False)
+    record = harness.load_records(tmp_path / "out")[0]
+    assert report.ran == 1 and not report.failed, record.get("error")
+    saved = pd.read_csv(tmp_path / "out" / "predictions" / grid.cells[0].id / harness.PREDICTIONS_CSV)
+    assert len(saved) == 50 and np.isfinite(saved["predicted"]).all()
+    train = _train_of(grid.cells[0].settings, table)
+    refit = get_plugins().predictors.create(knn_plugin).fit(table.cells[train],
+                                                             table.accuracy("cifar10", "valid", fraction=True)[train])
+    np.testing.assert_allclose(saved["predicted"], refit.predict(table.cells[saved["index"].to_numpy()]), rtol=1e-6)
+
+
+def _train_of(settings, table):
+    from nasbench_rank.quality.protocol import pool_indices, split
+
+    return split(pool_indices(table, settings["pool"]), settings["n_train"], settings["n_test"], settings["seed"])[0]
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(fit_cache.CACHE_ENV, str(tmp_path / "cache"))
+    fit_cache.clear_memory()
+    yield tmp_path / "cache"
+    fit_cache.clear_memory()
+
+
+def test_the_fit_cache_gives_back_a_plugin_knn_regressor_that_predicts_identically(knn_plugin, sample, cache):
+    cells, y, other = sample
+    key = (knn_plugin, json.dumps({}), "cifar10", "valid", 80, 0)
+    calls = []
+
+    def fit():
+        calls.append(1)
+        return get_plugins().predictors.create(knn_plugin).fit(cells, y), 0.5
+
+    model, _ = fit_cache.cached_fit(key, fit)
+    fit_cache.clear_memory()  # as another worker process would start
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # read back, not discarded
+        again, seconds = fit_cache.cached_fit(key, fit)
+    assert calls == [1] and again is not model and seconds == 0.5
+    np.testing.assert_array_equal(again.predict(other), model.predict(other))
+
+
+# ---- planted files ---------------------------------------------------------------------------
+
+def _skops_calling(module: str, name: str, *args) -> bytes:
+    """A skops file that, loaded with `module.name` trusted, calls `module.name(*args)`."""
+    import io
+    import zipfile
+
+    import skops.io
+
+    inner = io.BytesIO(skops.io.dumps(tuple(args)))
+    with zipfile.ZipFile(inner) as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+    content = json.loads(files["schema.json"])
+    schema = {"__class__": name, "__module__": module, "__loader__": "ConstructorFromReduceNode",
+              "protocol": content.pop("protocol"), "_skops_version": content.pop("_skops_version"),
+              "content": content}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for n, data in files.items():
+            zf.writestr(n, json.dumps(schema) if n == "schema.json" else data)
+    return out.getvalue()
+
+
+def _plant(directory, name, model_entry: bytes, **meta):
+    """A saved-predictor folder for `name` whose `model_` attribute is the skops file `model_entry`."""
+    from safetensors.numpy import save
+
+    directory.mkdir()
+    tree = {"class": meta.pop("cls"), "format": persist.FORMAT, "meta": {},
+            "state": {"dict": {"n_neighbors": 5, "algorithm": "kd_tree", "space": None,
+                               "model_": {"skops": "a0", "type": "sklearn.neighbors.KNeighborsRegressor"}}}}
+    data = save({"a0": np.frombuffer(model_entry, dtype=np.uint8)}, metadata={persist.TREE_KEY: json.dumps(tree)})
+    (directory / persist.STATE_NAME).write_bytes(data)
+    (directory / persist.META_NAME).write_text(json.dumps({"format": persist.FORMAT, "name": name, "kwargs": {}}))
+    return directory
+
+
+def _payloads(ran):
+    """Skops files each of which, trusted blindly, would act: run Python, write a file with an
+    allowed package's function, map a file with one of its classes."""
+    return {
+        "builtins.exec": _skops_calling("builtins", "exec", f"open({str(ran)!r}, 'w').write('ran')"),
+        "numpy.savetxt": _skops_calling("numpy", "savetxt", str(ran), [1.0]),
+        "numpy.memmap": _skops_calling("numpy", "memmap", str(ran), "uint8", "w+", 0, (4,)),
+    }
+
+
+def test_the_planted_skops_payloads_are_live_when_trusted_blindly(tmp_path):
+    import skops.io
+
+    ran = tmp_path / "ran"
+    for name, data in _payloads(ran).items():
+        assert skops.io.get_untrusted_types(data=data) == [name]
+        skops.io.loads(data, trusted=[name])
+        assert ran.exists(), name
+        ran.unlink()
+
+
+@pytest.mark.parametrize("payload", ["builtins.exec", "numpy.savetxt", "numpy.memmap"])
+def test_a_saved_predictor_naming_a_type_off_the_allow_list_is_refused_and_nothing_runs(knn_plugin, tmp_path,
+                                                                                       payload):
+    from nasbench_rank.errors import UserError
+    from knn_plugin import KNNRegressorPredictor
+
+    ran = tmp_path / "ran"
+    cls = f"{KNNRegressorPredictor.__module__}:{KNNRegressorPredictor.__qualname__}"
+    folder = _plant(tmp_path / "p", knn_plugin, _payloads(ran)[payload], cls=cls)
+    with pytest.raises(UserError) as refused:
+        persist.load_predictor(folder)
+    message = str(refused.value)
+    assert "\n" not in message and f"names {payload}, which is not on the allow-list" in message
+    assert str(folder) in message and not ran.exists()
+
+
+def test_a_fit_cache_entry_naming_a_type_off_the_allow_list_is_discarded_and_nothing_runs(knn_plugin, sample,
+                                                                                          cache, tmp_path):
+    cells, y, _ = sample
+    key = (knn_plugin, json.dumps({}), "cifar10", "valid", 80, 0)
+    model, _ = fit_cache.cached_fit(key, lambda: (get_plugins().predictors.create(knn_plugin).fit(cells, y), 0.5))
+    path = next(cache.glob("*.safetensors"))
+    tree, arrays = persist.read_state_bytes(path.read_bytes())
+    ran = tmp_path / "ran"
+    arrays[tree["state"]["dict"]["model_"]["skops"]] = np.frombuffer(_payloads(ran)["builtins.exec"], dtype=np.uint8)
+    from safetensors.numpy import save
+
+    path.write_bytes(save(arrays, metadata={persist.TREE_KEY: json.dumps(tree)}))
+    fit_cache.clear_memory()
+    with pytest.warns(UserWarning, match="discarding unreadable fit cache entry.*builtins.exec, which is not on the"):
+        fit_cache.cached_fit(key, lambda: (model, 0.5))
+    assert not ran.exists()
