@@ -170,3 +170,83 @@ def test_a_fit_cache_entry_naming_a_type_off_the_allow_list_is_discarded_and_not
     with pytest.warns(UserWarning, match="discarding unreadable fit cache entry.*builtins.exec, which is not on the"):
         fit_cache.cached_fit(key, lambda: (model, 0.5))
     assert not ran.exists()
+
+
+# ---- eval --save-predictor / --load-predictor ----------------------------------------------------
+
+def _eval(capsys, *args):
+    from nasbench_rank.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["eval", *args])
+    return exit_.value.code, capsys.readouterr().err
+
+
+def test_a_saved_knn_regressor_is_scored_again_without_refitting_and_transfers(knn_plugin, tmp_path, capsys):
+    from nasbench_rank.quality.protocol import read_rows
+
+    fitted = ["--predictor", knn_plugin, "--n-train", "60", "--n-test", "50", "--seeds", "2", "--target", "cifar10"]
+    code, err = _eval(capsys, *fitted, "--save-predictor", str(tmp_path / "saved"), "--output", str(tmp_path / "a.csv"))
+    assert code == 0, err
+    code, err = _eval(capsys, "--load-predictor", str(tmp_path / "saved"), "--target", "cifar10,cifar100",
+                      "--output", str(tmp_path / "b.csv"))
+    assert code == 0, err
+    assert "not refitted" in err
+    first, again = read_rows(tmp_path / "a.csv"), read_rows(tmp_path / "b.csv")
+    assert sorted(again["target"]) == ["cifar10", "cifar10", "cifar100", "cifar100"]
+    same = again[again["target"] == "cifar10"].sort_values("seed").reset_index(drop=True)
+    pd.testing.assert_frame_equal(same[first.columns], first.sort_values("seed").reset_index(drop=True),
+                                  check_dtype=False)
+
+
+class Payload:
+    """Unpickling this runs code: it writes `path`."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return exec, (f"open({self.path!r}, 'w').write('ran')",)
+
+
+def test_eval_refuses_a_planted_saved_predictor_in_one_line_with_exit_2_and_runs_nothing(knn_plugin, tmp_path,
+                                                                                         capsys):
+    import pickle
+
+    code, err = _eval(capsys, "--predictor", knn_plugin, "--n-train", "60", "--n-test", "50", "--seeds", "2",
+                      "--target", "cifar10", "--save-predictor", str(tmp_path / "saved"),
+                      "--output", str(tmp_path / "a.csv"))
+    assert code == 0, err
+    ran = tmp_path / "ran"
+    seed1 = tmp_path / "saved" / "seed-1" / persist.STATE_NAME
+    tree, arrays = persist.read_state_bytes(seed1.read_bytes())
+    from safetensors.numpy import save
+
+    arrays[tree["state"]["dict"]["model_"]["skops"]] = np.frombuffer(_payloads(ran)["builtins.exec"], dtype=np.uint8)
+    seed1.write_bytes(save(arrays, metadata={persist.TREE_KEY: json.dumps(tree)}))
+    out = tmp_path / "b.csv"
+    code, err = _eval(capsys, "--load-predictor", str(tmp_path / "saved"), "--output", str(out))
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1
+    assert "names builtins.exec, which is not on the allow-list" in err and "seed-1" in err
+    assert not ran.exists() and not out.exists()  # refused before any predictor was scored
+
+    seed1.write_bytes(pickle.dumps(Payload(ran)))  # a pickle renamed
+    code, err = _eval(capsys, "--load-predictor", str(tmp_path / "saved" / "seed-1"), "--output", str(out))
+    assert code == 2 and err.startswith("error: cannot load predictor from ") and err.count("\n") == 1
+    assert not ran.exists() and not out.exists()
+
+
+def test_eval_load_predictor_refuses_options_that_would_change_the_saved_protocol(tmp_path, capsys):
+    code, err = _eval(capsys, "--load-predictor", str(tmp_path), "--predictor", "xgb", "--n-train", "10")
+    assert code == 2 and "drop --predictor, --n-train" in err and err.count("\n") == 1
+    code, err = _eval(capsys, "--load-predictor", str(tmp_path))
+    assert code == 2 and "holds no saved predictor" in err
+    code, err = _eval(capsys, "--n-train", "10")
+    assert code == 2 and "give --predictor NAME" in err
+
+
+def test_eval_load_predictor_refuses_a_folder_saved_without_its_protocol(capsys):
+    from pathlib import Path
+
+    code, err = _eval(capsys, "--load-predictor", str(Path(__file__).parent / "data" / "format2" / "xgb"))
+    assert code == 2 and "saved without the protocol it was evaluated on" in err and err.count("\n") == 1
