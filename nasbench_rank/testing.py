@@ -1,5 +1,5 @@
 """A test kit for predictor plugins: `check_predictor` runs a predictor through what the framework
-expects of it, on a small synthetic problem of any registered space, in a second or so.
+expects of it, on a small synthetic problem of any registered space (no benchmark data is read).
 
     from nasbench_rank.testing import check_predictor
 
@@ -13,8 +13,7 @@ predictor. A predictor that says it cannot run on the space (it has no `space` s
 class's `check_space` refuses it) raises `unittest.SkipTest`, which pytest reports as a skip.
 
 The problem: distinct elements drawn from the space with a seeded generator, and float32 labels
-from a fixed random linear function of their one-hot encoding plus noise. No benchmark data is
-read.
+from a fixed random linear function of their one-hot encoding plus noise.
 """
 
 from __future__ import annotations
