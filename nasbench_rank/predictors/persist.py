@@ -420,7 +420,7 @@ def load_predictor(directory: str | os.PathLike) -> Any:
     try:
         predictor = rebuild(meta["name"], dict(meta.get("kwargs") or {}), path.read_bytes(), fmt, where=str(path))
     except UserError as exc:
-        raise type(exc)(_one_line(f"cannot load predictor from {directory}: {exc}")) from None
+        raise _restated(exc, f"cannot load predictor from {directory}: {exc}") from None
     except Exception as exc:  # a truncated or foreign file fails in many ways; none of them runs code
         raise UserError(_one_line(f"cannot load predictor from {path}: {type(exc).__name__}: {exc}")) from None
     if meta.get("version") != __version__:
@@ -431,3 +431,13 @@ def load_predictor(directory: str | os.PathLike) -> Any:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _restated(exc: UserError, text: str) -> UserError:
+    """`exc` said as the one line `text`: of its class where that takes a message, with its exit code."""
+    try:
+        out = type(exc)(_one_line(text))
+    except TypeError:
+        out = UserError(_one_line(text))
+    out.exit_code = exc.exit_code
+    return out
