@@ -142,7 +142,7 @@ def test_the_planted_skops_payloads_are_live_when_trusted_blindly(tmp_path):
 def test_a_saved_predictor_naming_a_type_off_the_allow_list_is_refused_and_nothing_runs(knn_plugin, tmp_path,
                                                                                        payload):
     from nasbench_rank.errors import UserError
-    from knn_plugin import KNNRegressorPredictor
+    from knn_regressor_plugin import KNNRegressorPredictor
 
     ran = tmp_path / "ran"
     cls = f"{KNNRegressorPredictor.__module__}:{KNNRegressorPredictor.__qualname__}"
