@@ -250,3 +250,26 @@ def test_eval_load_predictor_refuses_a_folder_saved_without_its_protocol(capsys)
 
     code, err = _eval(capsys, "--load-predictor", str(Path(__file__).parent / "data" / "format2" / "xgb"))
     assert code == 2 and "saved without the protocol it was evaluated on" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("name, allowed", [
+    ("sklearn.neighbors._kd_tree.KDTree", True), ("sklearn.tree._tree.Tree", True),
+    ("sklearn.gaussian_process.kernels.RBF", True), ("numpy.float64", True), ("numpy.random.PCG64", True),
+    ("scipy.sparse._csr.csr_matrix", True), ("xgboost.sklearn.XGBRegressor", True),
+    ("nasbench_rank.predictors.xgb.XGBPredictor", True),
+    ("numpy.memmap", False), ("numpy.savetxt", False), ("numpy.load", False), ("builtins.exec", False),
+    ("os.system", False), ("scipy.io.FortranFile", False), ("scipy.sparse.linalg.LinearOperator", False),
+    ("nasbench_rank.__main__.main", False), ("nasbench_rank.plugins.lazy", False),
+    ("knn_regressor_plugin.KNNRegressorPredictor", False), ("xgboost.DMatrix", False)])
+def test_the_allow_list_admits_classes_of_the_named_packages_only(name, allowed):
+    from nasbench_rank.predictors import trusted
+
+    assert trusted.allowed(name) is allowed
+
+
+def test_the_allow_list_admits_the_holding_predictors_own_class(knn_plugin):
+    from knn_regressor_plugin import KNNRegressorPredictor
+    from nasbench_rank.predictors import trusted
+
+    assert trusted.allowed("knn_regressor_plugin.KNNRegressorPredictor", own=(KNNRegressorPredictor,))
+    assert not trusted.allowed("knn_regressor_plugin.Other", own=(KNNRegressorPredictor,))

@@ -72,7 +72,7 @@ def _allowed_class(cls: type) -> bool:
     if package == "scipy":
         from scipy import sparse
 
-        return issubclass(cls, (sparse.sparray, sparse.spmatrix)) or cls.__module__.startswith("scipy.sparse.")
+        return issubclass(cls, (sparse.sparray, sparse.spmatrix))
     if package == "xgboost":
         import xgboost
 
