@@ -71,6 +71,8 @@ def tutorial(tmp_path, monkeypatch, capsys):
         for command in _commands(page):
             if command.startswith("pip install"):
                 continue  # done above, from the page's own pyproject.toml
+            if command.startswith("pytest "):
+                continue  # the page's test files: run by `_run_page_tests`
             assert command.startswith("nasbench-rank "), f"{page}: cannot run {command!r}"
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", DeprecationWarning)
@@ -101,7 +103,28 @@ def test_every_tutorial_is_in_the_index_and_shows_only_files_that_exist():
             assert path.is_file(), f"{page} includes {path}, which does not exist"
 
 
-def test_predictor_tutorial_installs_knn_and_measures_it(tutorial, tmp_path):
+def _run_page_tests(page: str) -> list[str]:
+    """Run the test files a page shows (`test_*.py` snippets, each named in a `pytest` command on the
+    page) as pytest would: every `test_*` function, once per parameter of its `parametrize` mark.
+    Returns what ran."""
+    ran = []
+    for path in (p for p in _snippets(page) if p.name.startswith("test_")):
+        assert any(c.startswith("pytest ") and c.endswith(path.name) for c in _commands(page)), path.name
+        for name, fn in runpy.run_path(str(path)).items():
+            if not (name.startswith("test_") and callable(fn)):
+                continue
+            marks = [m for m in getattr(fn, "pytestmark", []) if m.name == "parametrize"]
+            assert len(marks) <= 1 and (not marks or "," not in marks[0].args[0]), f"{name}: one parameter at most"
+            if not marks:
+                fn()
+                ran.append(name)
+            for value in (marks[0].args[1] if marks else []):
+                fn(value)
+                ran.append(f"{name}[{value}]")
+    return ran
+
+
+def test_predictor_tutorial_installs_knn_measures_it_saves_it_and_checks_it(tutorial, tmp_path):
     out = tutorial("predictor.md")
     listing = next(v for k, v in out.items() if k == "nasbench-rank plugins")
     assert re.search(r"^knn\s+predictor\s+nasbench-rank-knn 0\.1\.0", listing, flags=re.M)
@@ -111,6 +134,10 @@ def test_predictor_tutorial_installs_knn_and_measures_it(tutorial, tmp_path):
     assert len(rows) == 2 * 3 and set(rows["predictor"]) == {"knn"} and (rows["kendall"] > 0.2).all()
     runs = pd.read_csv(tmp_path / "results/tmp/knn-run/runs.csv")
     assert set(runs["search"]) == {"local", "ucb"} and (runs["evals"] == 30).all()
+    transfer = pd.read_csv(tmp_path / "results/tmp/knn-zs.csv")
+    assert sorted(transfer["target"]) == ["cifar100", "imagenet16"] and (transfer["kendall"] > 0.2).all()
+    assert _run_page_tests("predictor.md") == [f"test_knn_meets_the_predictor_contract[{s}]"
+                                               for s in ("nb201", "nbgraph", "fcnet")]
 
 
 def test_strategy_tutorial_runs_greedy_with_and_without_a_predictor_on_two_spaces(tutorial, tmp_path):

@@ -34,7 +34,8 @@ OLD_TO_NEW = {
 
 def test_top_level_holds_only_the_shared_helpers_and_the_layer_folders():
     modules = sorted(p.stem for p in PACKAGE.glob("*.py"))
-    assert modules == ["__init__", "__main__", "atomic", "errors", "hookspecs", "plugins", "provenance", "seeding"]
+    assert modules == ["__init__", "__main__", "atomic", "errors", "hookspecs", "plugins", "provenance", "seeding",
+                       "testing"]  # testing: the plugin authors' test kit, public API
     folders = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
     assert folders == ["builtin", "cli", "grid", "loop", "predictors", "quality", "report", "spaces", "strategies",
                        "tables"]

@@ -4,6 +4,7 @@ corrupt file is discarded (with a warning) or refused, and nothing in it runs.""
 import json
 import pickle
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,7 +56,7 @@ def test_cached_fit_shares_a_fit_between_processes_through_the_disk(cache, fit, 
     again, seconds = fit_cache.cached_fit(KEY, fit)
     assert fit.calls == [1] and again is not model and seconds == 0.25
     np.testing.assert_array_equal(again.predict(table.cells[100:300]), model.predict(table.cells[100:300]))
-    assert [p.suffix for p in sorted(cache.iterdir())] == [".lock", ".npz"]
+    assert [p.suffix for p in sorted(cache.iterdir())] == [".lock", ".safetensors"]
 
 
 def test_a_fit_from_another_table_or_key_is_not_reused(cache, fit):
@@ -64,15 +65,17 @@ def test_a_fit_from_another_table_or_key_is_not_reused(cache, fit):
     fit_cache.cached_fit(KEY, fit, table_sha256="0" * 64)
     fit_cache.clear_memory()
     fit_cache.cached_fit(KEY[:-1] + (1,), fit)
-    assert len(fit.calls) == 3 and len(list(cache.glob("*.npz"))) == 3
+    assert len(fit.calls) == 3 and len(list(cache.glob("*.safetensors"))) == 3
 
 
 def test_a_planted_pickle_in_the_cache_is_never_executed(cache, fit, table, tmp_path):
     path = fit_cache.entry_path(cache, KEY, table.sha256)
     path.parent.mkdir(parents=True)
     ran = tmp_path / "ran"
-    np.savez(path, evil=np.array([Payload(ran)], dtype=object))  # a valid npz holding a pickle
-    (cache / (path.stem + ".pkl")).write_bytes(pickle.dumps(Payload(ran)))  # the old cache format
+    with open(path, "wb") as fh:  # a valid npz holding a pickle, under the entry's name
+        np.savez(fh, evil=np.array([Payload(ran)], dtype=object))
+    (cache / (path.stem + ".pkl")).write_bytes(pickle.dumps(Payload(ran)))  # the first cache format
+    (cache / (path.stem + ".npz")).write_bytes(path.read_bytes())  # the second
     with np.load(path, allow_pickle=True) as npz:  # the payload is live: a pickle load would run it
         npz["evil"]
     assert ran.read_text() == "ran"
@@ -124,16 +127,18 @@ def test_a_predictor_without_a_safe_format_is_refit_never_pickled(cache):
         return Opaque().fit(None, None), 0.1
 
     model, _ = fit_cache.cached_fit(KEY, run)
-    assert isinstance(model, Opaque) and not list(cache.glob("*.npz"))
+    assert isinstance(model, Opaque) and not list(cache.glob("*.safetensors"))
 
 
 @pytest.mark.parametrize("name, kwargs", [("mlp", {"epochs": 2}), ("act-rank", {"epochs": 1, "hidden": 16, "tta": 2}),
                                           ("ensemble", {"base": "mlp", "n_models": 2, "base_kwargs": {"epochs": 2}}),
-                                          ("xgb-rank", {"n_estimators": 5}), ("ridge", {})])
+                                          ("xgb-rank", {"n_estimators": 5}), ("ridge", {}), ("gp", {"restarts": 0}),
+                                          ("rf", {"n_estimators": 5}), ("bananas", {"n_models": 2, "epochs": 2}),
+                                          ("gin", {"epochs": 1, "hidden": 8, "layers": 1})])
 def test_every_builtin_and_the_example_plugin_round_trip_exactly(tmp_path, table, name, kwargs):
     model = get_plugins().predictors.create(name, **kwargs).fit(table.cells[:80], table.accuracy("cifar10", "valid", fraction=True)[:80])
     persist.save_predictor(model, tmp_path / "p", {"name": name, "kwargs": kwargs})
-    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["meta.json", "state.npz"]
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["meta.json", "state.safetensors"]
     loaded = persist.load_predictor(tmp_path / "p")
     np.testing.assert_array_equal(loaded.predict(table.cells[100:300]), model.predict(table.cells[100:300]))
 
@@ -146,12 +151,14 @@ def test_a_saved_predictor_never_unpickles(tmp_path, table):
     (old / "predictor.pkl").write_bytes(pickle.dumps(Payload(ran)))
     with pytest.raises(UserError, match="saved as a pickle by an older version"):
         persist.load_predictor(old)
-    planted = tmp_path / "planted"
-    planted.mkdir()
-    (planted / "meta.json").write_text(json.dumps({"format": persist.FORMAT, "name": "xgb", "kwargs": {}}))
-    np.savez(planted / "state.npz", evil=np.array([Payload(ran)], dtype=object))
-    with pytest.raises(UserError, match="cannot load predictor"):
-        persist.load_predictor(planted)
+    for fmt, name in ((persist.FORMAT, persist.STATE_NAME), (2, persist.OLD_STATE_NAME)):
+        planted = tmp_path / f"planted-{fmt}"
+        planted.mkdir()
+        (planted / "meta.json").write_text(json.dumps({"format": fmt, "name": "xgb", "kwargs": {}}))
+        with open(planted / name, "wb") as fh:  # an npz holding a pickle, under the state file's name
+            np.savez(fh, evil=np.array([Payload(ran)], dtype=object))
+        with pytest.raises(UserError, match="cannot load predictor"):
+            persist.load_predictor(planted)
     assert not ran.exists()
 
 
@@ -171,7 +178,7 @@ def test_an_entry_copied_under_another_fits_name_is_discarded_and_refitted(cache
     is used only where that key is asked for: a well-formed entry of another fit, planted under this
     fit's file name, is discarded with a warning and this fit is made."""
     fit_cache.cached_fit(KEY, fit)
-    made = next(cache.glob("*.npz"))
+    made = next(cache.glob("*.safetensors"))
     fit_cache.clear_memory()
     if change == "table":
         asked = fit_cache.entry_path(cache, KEY, "0" * 64)
@@ -188,3 +195,23 @@ def test_an_entry_copied_under_another_fits_name_is_discarded_and_refitted(cache
     with pytest.warns(UserWarning, match="another fit"):
         run()
     assert len(fit.calls) == 2
+
+
+FORMAT2 = Path(__file__).parent / "data" / "format2"  # saved by nasbench-rank 0.1.0 before format 3
+
+
+def test_a_builtin_saved_in_format_2_still_loads_and_predicts_as_it_was_fitted(table):
+    y = table.accuracy("cifar10", "valid", fraction=True)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "predictor in .* was saved by nasbench-rank")  # when the version moves on
+        loaded = persist.load_predictor(FORMAT2 / "xgb")
+    fresh = get_plugins().predictors.create("xgb", n_estimators=5, seed=0).fit(table.cells[:60], y[:60])
+    np.testing.assert_array_equal(loaded.predict(table.cells[100:300]), fresh.predict(table.cells[100:300]))
+
+
+def test_a_format_2_folder_holding_a_scikit_learn_estimator_is_refused_in_one_line():
+    with pytest.raises(UserError) as refused:
+        persist.load_predictor(FORMAT2 / "ridge")
+    message = str(refused.value)
+    assert "\n" not in message and "format 2, which kept only the public fitted attributes" in message
+    assert "refit it" in message

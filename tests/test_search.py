@@ -423,7 +423,7 @@ def test_pretrained_fits_are_shared_through_the_disk_cache(table, monkeypatch, t
     monkeypatch.setenv(fit_cache.CACHE_ENV, str(tmp_path))
     args = dict(mode="pretrained", budget=15, metric="test", seed=4, n_train=60, predictor_kwargs=XGB, table=table)
     first, first_trace = run_search("xgb", "topk", dataset="cifar10", **args)
-    assert len(list(tmp_path.glob("*.npz"))) == 1 and not list(tmp_path.glob("*.pkl"))
+    assert len(list(tmp_path.glob("*.safetensors"))) == 1 and not list(tmp_path.glob("*.pkl"))
     fit_cache.clear_memory()  # as a fresh worker process: only the disk copy is left
     again, again_trace = run_search("xgb", "topk", dataset="cifar10", **args)
     assert again["fit_seconds_total"] == first["fit_seconds_total"]

@@ -83,7 +83,8 @@ def protocol_choice(name: str, pool: str | None, metric: str | None, score_metri
 
 
 @click.command(name="eval")
-@click.option("--predictor", required=True, help="registered predictor name (see `nasbench-rank plugins`)")
+@click.option("--predictor", default=None,
+              help="registered predictor name (see `nasbench-rank plugins`); required unless --load-predictor")
 @click.option("--loss", default=None, help="loss plugin to train with (torch predictors)")
 @click.option("--space", "space_name", default=None,
               help="search space (see `nasbench-rank plugins`); default: the space of --source, nb201 without one")
@@ -115,16 +116,25 @@ def protocol_choice(name: str, pool: str | None, metric: str | None, score_metri
 @click.option("--overwrite", is_flag=True, help="recompute rows already in --output and replace them")
 @click.option("--save-predictor", "save_dir", default=None,
               help="save each fitted predictor to DIR/seed-<seed>")
+@click.option("--load-predictor", "load_dir", default=None,
+              help="score the predictors saved in DIR (by --save-predictor: DIR/seed-<seed>, or one such folder) "
+                   "again on --target, without refitting, on the protocol each was saved with")
 @click.option("--data", "data_path", default=None, type=click.Path(dir_okay=False), help="table CSV")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="predictor setting, repeatable")
 def eval_(predictor: str, loss: str | None, space_name: str | None, source: str | None, targets: str | None,
           protocol_name: str, pool: str | None,
           n_train: int | None, n_test: str | None, metric: str | None, score_metric: str | None, seeds: int,
-          seed_start: int, output: str, overwrite: bool, save_dir: str | None, data_path: str | None,
-          settings: tuple[str, ...]) -> None:
+          seed_start: int, output: str, overwrite: bool, save_dir: str | None, load_dir: str | None,
+          data_path: str | None, settings: tuple[str, ...]) -> None:
     """Fit PREDICTOR on seeded training cells of --source; score held-out cells on every --target.
 
-    The default protocol is `functional` (leak-free); `--protocol article` is the old default."""
+    The default protocol is `functional` (leak-free); `--protocol article` is the old default.
+    With --load-predictor, saved predictors are scored again instead, without refitting."""
+    if load_dir is not None:
+        eval_saved(load_dir, targets, output, data_path)
+        return
+    if predictor is None:
+        raise UserError("give --predictor NAME (or --load-predictor DIR to score saved predictors)")
     if seeds < 1:
         raise UserError(f"--seeds must be at least 1, got {seeds}")
     if seed_start < 0:
@@ -199,3 +209,41 @@ def show_summary(summary, output: str) -> None:
         click.echo(f"{row['target']:<{width}} {row['n']:>3} " + " ".join(f"{c:>15}" for c in cells) + f" {fit:>13}")
     click.echo("(± is the standard deviation over seeds)")
     click.echo(f"rows in {output}")
+
+
+_NOT_WITH_LOAD = ("predictor", "loss", "space_name", "source", "protocol_name", "pool", "n_train", "n_test", "metric",
+                  "score_metric", "seeds", "seed_start", "overwrite", "save_dir", "settings")
+
+
+def eval_saved(load_dir: str, targets: str | None, output: str, data_path: str | None) -> None:
+    """`eval --load-predictor`: every saved predictor is read (and a planted or foreign file refused)
+    before any is scored; rows are merged into `output` as `eval` merges them."""
+    from ..predictors.persist import load_predictor
+    from ..quality.saved import evaluate_saved, saved_folders, saved_protocol
+
+    ctx = click.get_current_context()
+    given = [p.opts[0] for p in ctx.command.params if p.name in _NOT_WITH_LOAD
+             and ctx.get_parameter_source(p.name) in (click.core.ParameterSource.COMMANDLINE,
+                                                      click.core.ParameterSource.ENVIRONMENT)]
+    if given:
+        raise UserError(f"--load-predictor scores saved predictors on the protocol they were saved with; "
+                        f"drop {', '.join(given)}")
+    check_encodable(load_dir, "--load-predictor")
+    check_output(output)
+    saved = []
+    for folder in saved_folders(load_dir):
+        protocol = saved_protocol(folder)
+        _, _, target_list = resolve_datasets(protocol.get("space") or "nb201", protocol["source"], targets)
+        saved.append((folder, target_list, load_predictor(folder)))
+    table = bench.load(data_path) if data_path is not None else None
+    written = []
+    for i, (folder, target_list, model) in enumerate(saved, start=1):
+        rows = evaluate_saved(folder, target_list, table=table, model=model)
+        write_rows(output, rows)
+        written += rows
+        scores = "  ".join(f"{r['target']} tau {r['kendall']:.3f}" for r in rows)
+        click.echo(f"[{i}/{len(saved)}] {folder}: {rows[0]['predictor']} seed {rows[0]['seed']} (not refitted)  {scores}",
+                   err=True)
+    import pandas as pd
+
+    show_summary(summarize(pd.DataFrame(written)), output)

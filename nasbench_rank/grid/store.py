@@ -5,7 +5,7 @@
     runs/<start>-<pid>-<tag>.json  one manifest per `bench` invocation (status running / complete /
                                 interrupted / killed)
     spec_cells.json             the cell ids of the spec that last ran here (stale records are the others)
-    cache/                      pretrained fits shared by the grid's workers (JSON + npz, see fit_cache)
+    cache/                      pretrained fits shared by the grid's workers (safetensors, see fit_cache)
     bench.lock, bench.lock.json the writer's lock and who holds it (pid, host, start)
 
 A record is read back only as JSON and validated before it counts: a record that fails validation,

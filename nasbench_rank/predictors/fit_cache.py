@@ -4,15 +4,18 @@ The article's grid searches three datasets with one frozen CIFAR-10 predictor pe
 deterministic, so refitting it for every search would only cost time. `cached_fit(key, fit)` keeps
 the last fits of this process in memory and, when $NASBENCH_RANK_PRETRAINED_CACHE names a folder (the
 harness points it at `OUT/cache/` so that a grid's worker processes share fits), on disk: one
-`<digest>.npz` per fit (the predictor's state, see `persist`; read with `allow_pickle=False`) and a
-`<digest>.lock` that makes a second worker wait for the first instead of fitting the same thing.
+`<digest>.safetensors` per fit (the predictor's state, see `persist`: tensors, a JSON tree, and
+scikit-learn objects as skops files loaded only with allow-listed types) and a `<digest>.lock` that
+makes a second worker wait for the first instead of fitting the same thing. Entries that older
+versions wrote (`<digest>.npz`) are never read; the fits are made again.
 
 The digest covers the key, the table's checksum, the code version (`provenance.code_key`) and the
 versions of the plugins' distributions, so a fit made from another table, by other code or by another
 version of a plugin is never reused; each entry also carries that whole identity and is checked
-against it when read, so an entry copied under another fit's name is not taken for it. An entry that cannot be read (cut
-short, corrupt, planted, of another class) is discarded with a warning and refitted; a predictor
-whose state has no safe format is fitted and kept in memory only.
+against it when read, so an entry copied under another fit's name is not taken for it. An entry that
+cannot be read (cut short, corrupt, planted, of another class, naming a type off the allow-list) is
+discarded with a warning and refitted; a predictor whose state has no safe format is fitted and kept
+in memory only.
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ def identity(key: tuple, table_sha256: str) -> str:
 
 def entry_path(folder: str | os.PathLike, key: tuple, table_sha256: str) -> Path:
     digest = hashlib.sha256(identity(key, table_sha256).encode("utf-8")).hexdigest()[:32]
-    return Path(folder) / f"{digest}.npz"
+    return Path(folder) / f"{digest}.safetensors"
 
 
 def _read(path: Path, name: str, kwargs: dict[str, Any], key: tuple, expected: str,
@@ -91,7 +94,7 @@ def _read(path: Path, name: str, kwargs: dict[str, Any], key: tuple, expected: s
         from ..plugins import get_plugins
 
         blank = make() if make is not None else get_plugins().predictors.create(name, **kwargs)
-        model = persist.load_state(blank, tree, arrays)
+        model = persist.load_state(blank, tree, arrays, where=str(path))
         return model, float(meta["seconds"])
     except Exception as exc:  # whatever is wrong with it, nothing in it ran: refit
         warnings.warn(f"discarding unreadable fit cache entry {path} ({type(exc).__name__}: {exc}); refitting",

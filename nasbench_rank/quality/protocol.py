@@ -412,7 +412,7 @@ def evaluate_predictor(predictor: str, *, loss: str | None = None, source: str =
     table = table if table is not None else bench.load()
     model, train, test, labels = _nb201_setup(predictor, kwargs, protocol, table)
     fit_seconds = _fit(model, predictor, protocol, table.cells[train], labels[train])
-    return _nb201_rows(model, predictor, kwargs, protocol, table, train, test, fit_seconds, save_dir)
+    return nb201_rows(model, predictor, kwargs, protocol, table, train, test, fit_seconds, save_dir)
 
 
 def _nb201_setup(predictor: str, kwargs: dict, protocol: Protocol, table: bench.Table) -> tuple:
@@ -428,15 +428,17 @@ def _nb201_setup(predictor: str, kwargs: dict, protocol: Protocol, table: bench.
     return model, train, test, table.accuracy(protocol.source, protocol.metric, fraction=True)
 
 
-def _nb201_rows(model: Any, predictor: str, kwargs: dict, protocol: Protocol, table: bench.Table, train: np.ndarray,
-                test: np.ndarray, fit_seconds: float, save_dir: Any) -> list[dict]:
+def nb201_rows(model: Any, predictor: str, kwargs: dict, protocol: Protocol, table: bench.Table, train: np.ndarray,
+               test: np.ndarray, fit_seconds: float, save_dir: Any = None) -> list[dict]:
+    """The rows of `model`, fitted on the cells `train` of `table`, scored on the cells `test` of every
+    target; saved to `save_dir` first when given."""
     pred = _predict(model, predictor, protocol, table.cells[test])
     needs_labels = bool(getattr(model, "needs_labels", True))
     label_hours = float(table.train_seconds(protocol.source)[train].sum() / 3600.0) if needs_labels else 0.0
     query_hours = float(getattr(model, "query_gpu_hours_", 0.0) or 0.0)
 
     if save_dir is not None:
-        _save(model, save_dir, predictor, kwargs, protocol, train)
+        _save(model, save_dir, predictor, kwargs, protocol, train, fit_seconds)
 
     about = pool_about(_spaces.default_space(), protocol.pool, len(pool_indices(table, protocol.pool)))
     rows = []
@@ -491,7 +493,7 @@ def evaluate_seeds(predictor: str, seeds: Sequence[int], *, save_dirs: Sequence[
         history = getattr(model, "loss_history_", None)
         if history is not None and not np.all(np.isfinite(np.asarray(history, dtype=np.float64))):
             raise NonFiniteError(f"predictor {predictor!r} (seed {protocol.seed}): its training loss is not finite")
-        yield _nb201_rows(model, predictor, kwargs, protocol, table, train, test, fit_seconds, d)
+        yield nb201_rows(model, predictor, kwargs, protocol, table, train, test, fit_seconds, d)
 
 
 def _fit(model: Any, predictor: str, protocol: Protocol, x: np.ndarray, y: np.ndarray) -> float:
@@ -521,13 +523,20 @@ def _predict(model: Any, predictor: str, protocol: Protocol, x: np.ndarray) -> n
     return pred.astype(np.float32)
 
 
-def _save(model: Any, save_dir: Any, predictor: str, kwargs: dict, protocol: Protocol, train: np.ndarray) -> None:
+def _save(model: Any, save_dir: Any, predictor: str, kwargs: dict, protocol: Protocol, train: np.ndarray,
+          fit_seconds: float) -> None:
+    """Save the fitted `model` with the protocol it was fitted and scored on: what `quality.saved`
+    needs to score it again without refitting."""
     from ..predictors.persist import save_predictor
 
     model_seed = seed_of(model)
     saved = {k: v for k, v in kwargs.items() if k != "space"}
+    n_test = ALL if protocol.test_all else "rest" if protocol.test_rest else protocol.n_test
     meta = {"pool": protocol.pool, "metric": protocol.metric, "source": protocol.source,
-            "n_train": protocol.n_train, "seed": protocol.seed, "train_indices": train.tolist()}
+            "n_train": protocol.n_train, "seed": protocol.seed, "train_indices": train.tolist(),
+            "n_test": n_test, "score_metric": protocol.score_metric, "protocol": protocol.protocol,
+            "loss": kwargs.get("loss"), "predictor_kwargs": json.loads(protocol.predictor_kwargs or "{}"),
+            "fit_seconds": float(fit_seconds)}
     if protocol.space != DEFAULT_SPACE:
         meta["space"] = protocol.space  # train_indices are then ordinals of the source's space
         saved["space"] = protocol.space  # a space setting may be a name: the reloaded predictor gets it
@@ -612,6 +621,13 @@ def _evaluate_space(predictor: str, protocol: Protocol, kwargs: dict, bm: "_spac
         raise UserError(f"the {metric.name} values of {protocol.source} are not finite on "
                         f"{int(np.sum(~np.isfinite(labels[train])))} training elements")
     fit_seconds = _fit(model, predictor, protocol, src.elements(train), labels[train])
+    return space_rows(model, predictor, kwargs, protocol, bm, train, test, fit_seconds, save_dir)
+
+
+def space_rows(model: Any, predictor: str, kwargs: dict, protocol: Protocol, bm: "_spaces.Benchmark",
+               train: np.ndarray, test: np.ndarray, fit_seconds: float, save_dir: Any = None) -> list[dict]:
+    """The rows of `model`, fitted on the ordinals `train` of the source's space, scored on every
+    target (`target_test`); saved to `save_dir` first when given."""
     needs_labels = bool(getattr(model, "needs_labels", True))
     if not needs_labels:
         label_hours = 0.0
@@ -620,7 +636,7 @@ def _evaluate_space(predictor: str, protocol: Protocol, kwargs: dict, bm: "_spac
     else:  # the data holds no training time (its cost counts evaluations)
         label_hours = float("nan")
     if save_dir is not None:
-        _save(model, save_dir, predictor, kwargs, protocol, train)
+        _save(model, save_dir, predictor, kwargs, protocol, train, fit_seconds)
     source_sum = bm.checksum(protocol.source)
     score_metric = bm.metric(protocol.score_metric)
     rows, predicted = [], {}

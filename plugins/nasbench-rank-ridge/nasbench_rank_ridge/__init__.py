@@ -19,6 +19,16 @@ class RidgePredictor:
         self.alpha = alpha
         self.space = space
 
+    # scikit-learn's settings protocol, written out so that registering the plugin imports no
+    # scikit-learn (subclassing sklearn.base.BaseEstimator gives the same)
+    def get_params(self, deep: bool = True) -> dict:
+        return {"alpha": self.alpha, "space": self.space}
+
+    def set_params(self, **params) -> "RidgePredictor":
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
     def _encode(self, elements) -> np.ndarray:
         from nasbench_rank.spaces import resolve_space
 
