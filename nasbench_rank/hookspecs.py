@@ -210,7 +210,7 @@ def register_spaces(register):
       for elements that compute the same function: what leak-free pools and functional copies use).
 
     The `Benchmark` sets `name`, `datasets`, `metrics` (name -> `Metric(name, direction, ...,
-    unit, log)`; direction `"max"` or `"min"`), `default_metric`, and implements:
+    unit, log, short)`; direction `"max"` or `"min"`), `default_metric`, and implements:
 
     - `fidelities(dataset)`: the `Fidelity`s it holds, the full one first;
     - `values(dataset, metric=None, fidelity=None)`: float64 `(size,)`, one value per ordinal;

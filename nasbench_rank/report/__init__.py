@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from ..grid import store
 from ..grid.store import PREDICTIONS_CSV, variant
 from . import markdown as md
 from . import plots as figures
-from . import records, tables
+from . import records, tables, units
 from .tables import TIMING_MEASURES, leaderboards
 
 __all__ = ["TIMING_MEASURES", "finished_records", "frames", "leaderboards", "write"]
@@ -48,10 +49,11 @@ def frames(recs: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
     return {k: pd.DataFrame(v) for k, v in out.items()}
 
 
-def scatter_sources(recs: list[dict[str, Any]]) -> dict[str, tuple[str, Path]]:
-    """Plot name -> (title, predictions CSV): per predictor, loss and settings, the saved predictions of its
-    largest training set's lowest seed."""
-    best: dict[tuple[str, str, str], tuple[tuple[int, int], Path]] = {}
+def scatter_sources(recs: list[dict[str, Any]]) -> dict[str, tuple[str, Path, units.Scale, bool]]:
+    """Plot name -> (title, predictions CSV, scale of its metric, whether its `true` column is in the
+    metric's units): per predictor, loss and settings, the saved predictions of its largest training
+    set's lowest seed. NB201 cells save fractions; a cell naming another space saves the metric's values."""
+    best: dict[tuple[str, str, str], tuple[tuple[int, int], Path, dict]] = {}
     for r in recs:
         if r["kind"] != "eval" or PREDICTIONS_CSV not in (r.get("files") or []):
             continue
@@ -62,12 +64,13 @@ def scatter_sources(recs: list[dict[str, Any]]) -> dict[str, tuple[str, Path]]:
         except (KeyError, TypeError, ValueError):
             continue
         if key not in best or rank < best[key][0]:
-            best[key] = (rank, Path(r["dir"]) / "predictions" / r["id"] / PREDICTIONS_CSV)
+            best[key] = (rank, Path(r["dir"]) / "predictions" / r["id"] / PREDICTIONS_CSV, s)
     out = {}
-    for (predictor, loss, settings), (rank, path) in sorted(best.items()):
+    for (predictor, loss, settings), (rank, path, s) in sorted(best.items()):
         name = "_".join(p for p in (predictor, loss, hashlib.sha256(settings.encode()).hexdigest()[:6] if settings else "") if p)
         title = " ".join(p for p in (predictor, loss, settings) if p) + f" (n_train {-rank[0]}, seed {rank[1]})"
-        out[f"scatter_{name}"] = (title, path)
+        space = s.get("space") or None
+        out[f"scatter_{name}"] = (title, path, units.scale_of(space, s.get("metric")), space is not None)
     return out
 
 
@@ -213,14 +216,14 @@ def _plots(data: dict[str, pd.DataFrame], boards: dict[str, pd.DataFrame], recs:
         kind = name.split("_")[1]
         title = f"{titles[kind]} ({info.get('measure', tables.HEADLINE[kind])})"
         jobs.append((figures.plot_cd, (ranks, info, title), f"cd_{name[len('ranks_'):]}.png"))
-    for name, (title, source) in scatter_sources(recs).items():
+    for name, (title, source, scale, in_units) in scatter_sources(recs).items():
         if not store.is_regular_file(source):
             continue
         try:
             points = pd.read_csv(source)
         except (OSError, ValueError, UnicodeDecodeError):
             continue
-        jobs.append((figures.plot_scatter, (points, title), f"{name}.png"))
+        jobs.append((partial(figures.plot_scatter, scale=scale, in_metric_units=in_units), (points, title), f"{name}.png"))
     for fn, args, name in jobs:
         if fn(*args, out / name):
             written.append(out / name)

@@ -4,26 +4,42 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
 from .tables import CELL_COLUMNS, CENSORED, STAT_COLUMNS, groups
+from .units import Scale, eval_scale, report_scale, shorten_checksums
 
-# (measure, column title, how to print, digits, scale)
-EVAL_SHOWN = [("kendall", "Kendall median [95% bootstrap CI]", "median", 3, 1.0),
-              ("kendall", "Kendall IQM [95% bootstrap CI]", "iqm", 3, 1.0),
-              ("spearman", "Spearman median [95% bootstrap CI]", "median", 3, 1.0),
-              ("mae", "MAE, % points (median)", "median_only", 2, 100.0),
-              ("precision_top5pct", "top-5% precision, % (median)", "median_only", 0, 100.0),
-              ("fit_seconds", "fit s (median)", "median_only", 1, 1.0)]
-SEARCH_SHOWN = [("best_test", "best test % median [95% bootstrap CI]", "median", 2, 1.0),
-                ("best_test", "best test % IQM [95% bootstrap CI]", "iqm", 2, 1.0),
-                ("evals_to_threshold", "evals to threshold: KM median (reached k/n)", "censored", 0, 1.0),
-                ("evals_to_optimum", "evals to optimum: KM median (reached k/n)", "censored", 0, 1.0),
-                ("reached_optimum", "optimum reached, % [95% Wilson CI]", "rate", 0, 100.0),
-                ("gpu_hours", "GPU h (median)", "median_only", 1, 1.0)]
+#: (measure, column title, how to print, number format: (value, reference value) -> text)
+Shown = tuple[str, str, str, Callable[[Any, Any], str]]
+
+
+def _fixed(digits: int, factor: float = 1.0) -> Callable[[Any, Any], str]:
+    return lambda v, ref=None: f"{float(v) * factor:.{digits}f}"
+
+
+def eval_shown(scale: Scale) -> list[Shown]:
+    """The predictor-quality columns; the MAE in the scored metric's utility units."""
+    return [("kendall", "Kendall median [95% bootstrap CI]", "median", _fixed(3)),
+            ("kendall", "Kendall IQM [95% bootstrap CI]", "iqm", _fixed(3)),
+            ("spearman", "Spearman median [95% bootstrap CI]", "median", _fixed(3)),
+            ("mae", f"MAE, {scale.utility_unit} (median)", "median_only", scale.utility),
+            ("precision_top5pct", "top-5% precision, % (median)", "median_only", _fixed(0, 100.0)),
+            ("fit_seconds", "fit s (median)", "median_only", _fixed(1))]
+
+
+def search_shown(scale: Scale) -> list[Shown]:
+    """The search columns; the best cell's value in the report metric's units."""
+    best = f"best {scale.label}"
+    return [("best_test", f"{best} median [95% bootstrap CI]", "median", scale.value),
+            ("best_test", f"{best} IQM [95% bootstrap CI]", "iqm", scale.value),
+            ("evals_to_threshold", "evals to threshold: KM median (reached k/n)", "censored", _fixed(0)),
+            ("evals_to_optimum", "evals to optimum: KM median (reached k/n)", "censored", _fixed(0)),
+            ("reached_optimum", "optimum reached, % [95% Wilson CI]", "rate", _fixed(0, 100.0)),
+            ("gpu_hours", "GPU h (median)", "median_only", _fixed(1))]
+
 
 LEGEND = """Statistics over seeds, per configuration. *median [95% bootstrap CI]*: the median and its
 two-sided 95% percentile-bootstrap interval (2,000 resamples, fixed seed); *IQM*: interquartile mean
@@ -37,32 +53,29 @@ asked by the folder's newest spec) where there are any. The mean with its 95% t-
 (`mean`, `mean_t95_low`, `mean_t95_high`) for the measures where a mean is meaningful."""
 
 
-def _num(v: Any, digits: int, scale: float) -> str:
-    return f"{float(v) * scale:.{digits}f}"
-
-
-def fmt(row: pd.Series | None, how: str, digits: int, scale: float) -> str:
+def fmt(row: pd.Series | None, how: str, number: Callable[[Any, Any], str]) -> str:
     if row is None:
         return "-"
     if how == "censored":
         if row["statistic"] != "censored":
             return "-"
         med = row["km_median"]
-        text = _num(med, digits, scale) if np.isfinite(med) else "-"
+        text = number(med, med) if np.isfinite(med) else "-"
         return f"{text} ({int(row['reached'])}/{int(row['n'])})"
     if how == "rate":
         if not np.isfinite(row["rate"]):
             return "-"
-        return (f"{_num(row['rate'], digits, scale)} [{_num(row['rate_wilson95_low'], digits, scale)}, "
-                f"{_num(row['rate_wilson95_high'], digits, scale)}] ({int(row['reached'])}/{int(row['n'])})")
+        rate = row["rate"]
+        return (f"{number(rate, rate)} [{number(row['rate_wilson95_low'], rate)}, "
+                f"{number(row['rate_wilson95_high'], rate)}] ({int(row['reached'])}/{int(row['n'])})")
     centre = "iqm" if how == "iqm" else "median"
     value = row.get(centre, math.nan)
     if value is None or not np.isfinite(value):
         return f"- (0/{int(row['runs'])})" if row["runs"] else "-"
-    text = _num(value, digits, scale)
+    text = number(value, value)
     lo, hi = row.get(f"{centre}_boot95_low", math.nan), row.get(f"{centre}_boot95_high", math.nan)
     if how != "median_only" and np.isfinite(lo):
-        text += f" [{_num(lo, digits, scale)}, {_num(hi, digits, scale)}]"
+        text += f" [{number(lo, value)}, {number(hi, value)}]"
     if row["n"] < row["runs"]:
         text += f" ({int(row['n'])}/{int(row['runs'])})"
     return text
@@ -93,19 +106,19 @@ def _split_keys(board: pd.DataFrame, keys: list[str]) -> tuple[list[str], dict[s
     return varying, common
 
 
-def table(board: pd.DataFrame, keys: list[str], shown: list[tuple[str, str, str, int, float]], search: bool) -> list[str]:
+def table(board: pd.DataFrame, keys: list[str], shown: list[Shown], search: bool) -> list[str]:
     keys = [k for k in keys if k in board.columns]
     varying, common = _split_keys(board, keys)
     shown = [s for s in shown if s[0] in set(board["measure"])]
-    titles = varying + [t for _, t, _, _, _ in shown] + ["cells"] + (["stopped before budget"] if search else [])
+    titles = varying + [t for _, t, _, _ in shown] + ["cells"] + (["stopped before budget"] if search else [])
     lines = []
     if common:
-        lines += ["Every row: " + ", ".join(f"{k} {v}" for k, v in common.items()) + ".", ""]
+        lines += ["Every row: " + ", ".join(f"{k} {shorten_checksums(v)}" for k, v in common.items()) + ".", ""]
     lines += ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
     for group, part in groups(board, keys):
         by = {r["measure"]: r for _, r in part.iterrows()}
-        cells = [str(group[k]) if str(group[k]) != "" else "-" for k in varying]
-        cells += [fmt(by.get(m), how, d, s) for m, _, how, d, s in shown]
+        cells = [shorten_checksums(str(group[k])) if str(group[k]) != "" else "-" for k in varying]
+        cells += [fmt(by.get(m), how, number) for m, _, how, number in shown]
         first = part.iloc[0]
         cells.append(fmt_cells(first))
         if search:
@@ -113,6 +126,23 @@ def table(board: pd.DataFrame, keys: list[str], shown: list[tuple[str, str, str,
             cells.append("?" if stopped is None else (f"**{stopped}**" if stopped else "0"))
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def by_scale(board: pd.DataFrame, kind: str) -> list[tuple[str, Scale, pd.DataFrame]]:
+    """The board split by the metric its values are in (a predictor's scored metric, a search's report
+    metric, per space): [(heading, scale, rows)], the heading "" when there is one metric only."""
+    scale_of_row = eval_scale if kind == "eval" else report_scale
+    space = board["space"].astype(str) if "space" in board.columns else pd.Series("", index=board.index)
+    scales = [scale_of_row(r) for r in board.to_dict("records")]
+    names = [f"{sp or 'nb201'}: {sc.label}" for sp, sc in zip(space, scales)]
+    order = list(dict.fromkeys(sorted(names)))
+    if len(order) == 1:
+        return [("", scales[0], board)]
+    out = []
+    for name in order:
+        rows = [i for i, n in enumerate(names) if n == name]
+        out.append((f"**{name}**", scales[rows[0]], board.iloc[rows]))
+    return out
 
 
 def counts_table(counts: pd.DataFrame) -> list[str]:
@@ -182,12 +212,17 @@ def markdown(boards: dict[str, pd.DataFrame], counts: pd.DataFrame | None = None
     parts = ["# Leaderboard", "", LEGEND, ""]
     if counts is not None and not counts.empty:
         parts += ["## Cells per configuration", ""] + counts_table(counts) + [""]
-    for kind, title, shown in (("eval", "Predictor quality", EVAL_SHOWN), ("search", "Search", SEARCH_SHOWN)):
+    for kind, title in (("eval", "Predictor quality"), ("search", "Search")):
         board = boards.get(kind, pd.DataFrame())
         if board.empty:
             continue
         keys = [c for c in board.columns if c not in STAT_COLUMNS and c not in CELL_COLUMNS]
-        parts += [f"## {title}", ""] + table(board, keys, shown, kind == "search") + [""]
+        parts += [f"## {title}", ""]
+        for heading, scale, part in by_scale(board, kind):
+            if heading:
+                parts += [heading, ""]
+            shown = eval_shown(scale) if kind == "eval" else search_shown(scale)
+            parts += table(part, keys, shown, kind == "search") + [""]
         if kind == "search":
             parts += ["*stopped before budget*: runs that made fewer evaluations than their budget (flagged in bold).", ""]
         paired = extras.get(f"paired_{kind}", pd.DataFrame())

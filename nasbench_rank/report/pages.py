@@ -22,10 +22,11 @@ import re
 import shutil
 import tomllib
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..atomic import write_text
 from ..errors import UserError
+from .units import report_scale
 
 HEADLINE_BEGIN = "<!-- BEGIN generated: headline -->"
 HEADLINE_END = "<!-- END generated: headline -->"
@@ -254,11 +255,13 @@ def result_page(folder: Path, root: Path, pages_dir: str = "docs/results") -> st
 
 # ---- the README's headline -----------------------------------------------------------------------
 
-def _stat(row: dict[str, str] | None, digits: int, scale: float = 1.0) -> str:
+def _stat(row: dict[str, str] | None, digits: int | Callable[[Any, Any], str]) -> str:
+    """median [low, high] of a leaderboard row, with `digits` decimals or a `units.Scale` format."""
     if not row or not math.isfinite(_num(row.get("median"))):
         return "-"
-    m, lo, hi = (_num(row.get(k)) * scale for k in ("median", "median_boot95_low", "median_boot95_high"))
-    return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+    m, lo, hi = (_num(row.get(k)) for k in ("median", "median_boot95_low", "median_boot95_high"))
+    number = digits if callable(digits) else (lambda v, ref=None: f"{v:.{digits}f}")
+    return f"{number(m, m)} [{number(lo, m)}, {number(hi, m)}]"
 
 
 def _km(row: dict[str, str] | None) -> str:
@@ -320,17 +323,18 @@ def headline(folder: Path, root: Path, pages_dir: str = "docs/results") -> str:
         methods = list(dict.fromkeys((r["predictor"] or "-", r["search"]) for r in searches))
         datasets = list(dict.fromkeys(r["dataset"] for r in searches))
         first = searches[0]
+        scale = report_scale(first)
         thresholds = {r.get("dataset", ""): r.get("threshold", "") for r in _read_csv(board / "search_rows.csv")}
         said = ", ".join(f"{DATASET_NAMES.get(d, d)} {_num(thresholds[d]):g}" for d in datasets
                          if math.isfinite(_num(thresholds.get(d))))
-        out += [f"**Search**: best test accuracy (%) after {first['budget']} evaluations, median over "
-                f"{first['n']} seeds [95% bootstrap interval], and evaluations until the best test accuracy "
+        out += [f"**Search**: best {scale.label} after {first['budget']} evaluations, median over "
+                f"{first['n']} seeds [95% bootstrap interval], and evaluations until the best {scale.name} "
                 f"reaches the threshold{f' ({said})' if said else ''} "
                 f"(Kaplan-Meier median, reached k/n); {_modes_text(searches)}search metric `{first['metric']}`.", "",
                 "| predictor | search | " + " | ".join(DATASET_NAMES.get(d, d) for d in datasets) + " |",
                 "|---|---|" + "---|" * len(datasets)]
         for p, s in methods:
-            cells = [f"{_stat(se.get((p, s, d, 'best_test')), 2)}; {_km(se.get((p, s, d, 'evals_to_threshold')))}"
+            cells = [f"{_stat(se.get((p, s, d, 'best_test')), scale.value)}; {_km(se.get((p, s, d, 'evals_to_threshold')))}"
                      for d in datasets]
             out.append(f"| {p} | {s} | " + " | ".join(cells) + " |")
         out.append("")

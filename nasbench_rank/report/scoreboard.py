@@ -28,6 +28,7 @@ import pandas as pd
 from ..atomic import write_text, write_with
 from . import stats
 from .tables import blank, method_label
+from .units import Scale, search_scale
 
 #: Evaluation marks of the table.
 TABLE_MARKS: tuple[int, ...] = (25, 50, 100, 200)
@@ -197,10 +198,33 @@ def _fmt(v: Any, digits: int = 3) -> str:
     return "-" if not math.isfinite(v) else f"{v:.{digits}g}" if abs(v) < 1000 else f"{v:.0f}"
 
 
+def linear_below(rows: pd.DataFrame) -> float:
+    """Where a task's symlog regret axis turns linear: a tenth of its smallest eps (NB201: 0.01 points)."""
+    eps = []
+    for text in rows.get("regret_eps", pd.Series(dtype=object)).dropna().astype(str):
+        for part in text.split(";"):
+            try:
+                eps.append(float(part))
+            except ValueError:
+                continue
+    eps = [e for e in eps if math.isfinite(e) and e > 0]
+    return min(eps) / 10 if eps else 0.01
+
+
+def regret_text(scale: Scale) -> str:
+    """What a regret of this search metric is counted in, said once per task."""
+    if scale.percent:
+        return f"Regret in points of {scale.name} (%)."
+    if scale.log:
+        return (f"Regret in natural-log units of {scale.name} (|ln incumbent - ln optimum|; 0.01 is about 1% "
+                f"from the optimum).")
+    return f"Regret in units of {scale.label}."
+
+
 def markdown(board: pd.DataFrame, rows: pd.DataFrame, notes: list[str]) -> str:
     lines = ["# Search scoreboard", "",
              "Simple regret of the incumbent (chosen by the search's own observations) against the optimum of the "
-             "noise-free mean validation value, in regret units (NB201: accuracy points); definitions in "
+             "noise-free mean validation value, in the search metric's units (said per task); definitions in "
              "docs/concepts/search-protocol.md. Median and IQM over seeds with 95% percentile-bootstrap intervals; "
              "p: two-sided Wilcoxon signed-rank test over shared seeds against the row marked best (lowest median); "
              "hit eps: Kaplan-Meier median of the evaluations until a cell within eps of the optimum was evaluated "
@@ -212,6 +236,9 @@ def markdown(board: pd.DataFrame, rows: pd.DataFrame, notes: list[str]) -> str:
         space, dataset, oracle = task
         note = " (the data holds means only: no single-seed labels)" if oracle == "mean" and space == "nbgraph" else ""
         lines += [f"## {space} {dataset}, labels: {'one training seed per query' if oracle == 'seed' else 'mean over seeds'}{note}", ""]
+        first = rows[(rows["space"] == space) & (rows["dataset"] == dataset) & (rows["oracle"] == oracle)]
+        if len(first):
+            lines += [regret_text(search_scale(first.iloc[0].to_dict())), ""]
         last = part["evals"].max()
         for m, mp in part.groupby("evals", sort=True):
             shown = eps_cols if m == last else []  # evaluations to hit do not depend on the mark: shown once
@@ -273,6 +300,8 @@ def write(rows: pd.DataFrame, trace: pd.DataFrame, out: Path, plots: bool = True
                 hm, _ = curve_matrix(mt, horizon, "gpu_hours", grid)
                 hour_bands.setdefault(task, {})[method] = (grid, *median_band(hm))
     ranks = average_rank(curves)
+    axis = {task: {"unit": search_scale(part.iloc[0].to_dict()).regret_unit, "linear_below": linear_below(part)}
+            for task, part in rows.groupby(list(TASK), sort=True)}
     notes = []
     if (rows["space"] == "nbgraph").any():
         notes.append("NAS-Bench-Graph holds means over seeds only: its rows run on mean labels.")
@@ -290,6 +319,6 @@ def write(rows: pd.DataFrame, trace: pd.DataFrame, out: Path, plots: bool = True
         for fn, args, name in ((regret_plots.plot_curves, (bands, "evaluations"), "regret_curves_evals.png"),
                                (regret_plots.plot_curves, (hour_bands, "GPU-hours"), "regret_curves_hours.png"),
                                (regret_plots.plot_ranks, (ranks,), "average_rank.png")):
-            if fn(*args, out / name):
+            if fn(*args, out / name, **({"axis": axis} if fn is regret_plots.plot_curves else {})):
                 written.append(out / name)
     return written

@@ -40,17 +40,28 @@ class ExtraMissing(UserError):
 class Metric:
     """One tabulated quantity. `direction` is ``"max"`` when higher is better, ``"min"`` when lower is.
     `log`: a positive quantity spanning orders of magnitude (a loss), whose utilities are taken on
-    its logarithm, so that a few diverged runs do not swamp what a predictor regresses."""
+    its logarithm, so that a few diverged runs do not swamp what a predictor regresses. `short`: its
+    name in table headers and axis labels ("validation MSE"); by default the description up to its
+    first comma or parenthesis (see `label`)."""
 
     name: str
     direction: str
     description: str = ""
     unit: str = ""
     log: bool = False
+    short: str = ""
 
     def __post_init__(self) -> None:
         if self.direction not in DIRECTIONS:
             raise ValueError(f"metric direction must be one of {DIRECTIONS}, got {self.direction!r}")
+
+    @property
+    def label(self) -> str:
+        """What tables and plots call the metric: `short`, else the description's first clause, else its name."""
+        if self.short:
+            return self.short
+        first = self.description.split(",")[0].split(" (")[0].strip()
+        return first or self.name
 
     def utility(self, values: np.ndarray) -> np.ndarray:
         """Values turned into "higher is better": negated for a ``min`` metric, after the logarithm for

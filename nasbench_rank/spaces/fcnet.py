@@ -126,7 +126,8 @@ class FCNetBenchmark(Benchmark):
     name = "fcnet"
     datasets = FCNET_DATASETS
     metrics = {
-        "valid": Metric("valid", "min", "validation mean squared error, mean over 4 seeds (utility: -log MSE)", log=True),
+        "valid": Metric("valid", "min", "validation mean squared error, mean over 4 seeds (utility: -log MSE)", log=True,
+                        short="validation MSE"),
         "params": Metric("params", "min", "parameters"),
     }
     _FIDELITIES = (Fidelity("final", None, "the end of training (the tables hold no learning curves)"),)
