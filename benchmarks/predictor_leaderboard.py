@@ -1,23 +1,20 @@
-"""The predictor leaderboard: every predictor but ACT under the leak-free protocol, then the
-published protocols beside the published numbers. Resumable: rows already in a CSV are skipped, so
-it can be stopped and rerun; rows are appended one fit at a time.
+"""The predictor leaderboard: every predictor but ACT under the leak-free protocol. Resumable: rows
+already in a CSV are skipped, so it can be stopped and rerun; rows are appended one fit at a time.
+The published protocols (PINAT's, NASLib's) are a grid spec, benchmarks/predictors_protocols.toml
+(`nasbench-rank bench`), not a part of this script.
 
   functional  pool functional (one cell per functional class, 4,930 cells), train on CIFAR-10 valid,
               score on all the rest, n_train 100 / 400 / 900, seeds 0-9      -> results/quality_functional.csv
-  pinat       PINAT's protocol: train on valid of n in 78 / 156 / 469 / 781 / 1,563 cells drawn from all
-              15,625, Kendall on test accuracy of all 15,625 cells           -> results/quality_pinat.csv
-  naslib      NASLib survey's setting as far as we could confirm it: full pool, final validation accuracy,
-              n_train 100 / 400 / 1,000, 200 held-out cells                  -> results/quality_naslib.csv
 
-  leakage     for each protocol and seed 0-9, the share of scored cells that compute the same function as
-              some training cell (`space.functional_key`)                   -> results/quality_leakage.csv
+  leakage     for each named protocol and seed 0-9, the share of scored cells that compute the same
+              function as some training cell (`space.functional_key`)       -> results/quality_leakage.csv
 
 Each row CSV gets a <name>_summary.csv: per predictor and n_train, the number of seeds, mean and std (ddof 1),
 median with a bootstrap 95% interval (scipy.stats.bootstrap, percentile, 2,000 resamples, seeded), and a
 paired comparison with the fair baseline `xgb-struct` over shared seeds (Wilcoxon signed-rank p-value,
 win rate). Extra row files in the same format (e.g. ACT rows) join the summary with --include.
 
-  OMP_NUM_THREADS=1 nice -n 10 python benchmarks/predictor_leaderboard.py --parts functional,pinat
+  OMP_NUM_THREADS=1 nice -n 10 python benchmarks/predictor_leaderboard.py --parts functional,leakage
 
 Another space (--space; nb201 too): the leak-free protocol only (pool functional: one element per
 equivalence class of the dataset's space, every element where the space defines none; train on
@@ -58,16 +55,10 @@ FUNCTIONAL = ("params", "acc12", "xgb", "xgb-struct", "xgb-rank", "rf", "gp", "b
 PARTS = {
     "functional": dict(csv="quality_functional", protocol="functional", predictors=FUNCTIONAL,
                        n_train=(100, 400, 900), seeds=10),
-    "pinat": dict(csv="quality_pinat", protocol="pinat", predictors=("params", "acc12", "xgb", "xgb-struct", "rf", "gp"),
-                  n_train=(78, 156, 469, 781, 1563), seeds=10),
-    "naslib": dict(csv="quality_naslib", protocol="naslib", predictors=("params", "acc12", "xgb", "xgb-struct", "rf", "gp"),
-                   n_train=(100, 400, 1000), seeds=10),
 }
 #: The predictors of the cross-space comparison (--space); mlp-mixed joins with --predictors.
 SPACE_PREDICTORS = ("xgb", "xgb-struct", "act-rank", "act-mixed")
 SPACE_SIZES = (100, 400, 900)
-#: PINAT's Table (Lu et al., AAAI 2023), NAS-Bench-201, Kendall tau of PINAT at each training size.
-PINAT_PUBLISHED = {78: 0.549, 156: 0.631, 469: 0.706, 781: 0.761, 1563: 0.784}
 
 
 def run_part(name: str, predictors: tuple[str, ...], seeds: range, table: bench.Table) -> Path:
@@ -151,10 +142,7 @@ def summarize_part(frame: pd.DataFrame, score: str = "kendall") -> pd.DataFrame:
                     "query_gpu_hours_median": group["query_gpu_hours"].median(),
                     f"paired_vs_{BASELINE}_seeds": len(shared) if predictor != BASELINE else 0,
                     f"wilcoxon_p_vs_{BASELINE}": p_value, f"win_rate_vs_{BASELINE}": win_rate})
-    summary = pd.DataFrame(out).sort_values(["n_train", f"{score}_median"], ascending=[True, False])
-    if (summary["pool"] == "full").all() and (summary["n_test"] == 15625).all():
-        summary["pinat_published"] = summary["n_train"].map(PINAT_PUBLISHED)
-    return summary
+    return pd.DataFrame(out).sort_values(["n_train", f"{score}_median"], ascending=[True, False])
 
 
 def show(summary: pd.DataFrame, score: str = "kendall") -> None:
@@ -165,8 +153,6 @@ def show(summary: pd.DataFrame, score: str = "kendall") -> None:
     view[f"p vs {BASELINE}"] = summary[f"wilcoxon_p_vs_{BASELINE}"].map(lambda p: "" if np.isnan(p) else f"{p:.3f}")
     view["win"] = summary[f"win_rate_vs_{BASELINE}"].map(lambda w: "" if np.isnan(w) else f"{w:.1f}")
     view["fit s"] = summary["fit_seconds_median"].map(lambda v: f"{v:.2f}")
-    if "pinat_published" in summary:
-        view["PINAT (published)"] = summary["pinat_published"]
     print(view.to_string(index=False))
 
 
@@ -190,8 +176,6 @@ def markdown(summary: pd.DataFrame, score: str = "kendall") -> str:
                 f" [{r[f'{score}_median_low95']:.3f}, {r[f'{score}_median_high95']:.3f}]"
             cells.append(f"{r[f'{score}_median']:.3f}{interval} ({int(r['seeds'])})")
         lines.append(f"| {predictor} | " + " | ".join(cells) + " |")
-    if "pinat_published" in summary:
-        lines.append("| PINAT (published) | " + " | ".join(f"{PINAT_PUBLISHED.get(n, '')}" for n in sizes) + " |")
     return "\n".join(lines)
 
 
@@ -301,7 +285,7 @@ def main_space(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", default="functional,pinat", help=f"comma-separated subset of {', '.join(PARTS)}, leakage")
+    parser.add_argument("--parts", default="functional", help=f"comma-separated subset of {', '.join(PARTS)}, leakage")
     parser.add_argument("--predictors", default=None, help="comma-separated predictors instead of each part's list")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per setting (default 10: seeds 0-9)")
     parser.add_argument("--summary-only", action="store_true", help="rebuild the summaries from the rows only")

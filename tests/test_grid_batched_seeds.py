@@ -95,3 +95,15 @@ def test_a_failing_configuration_records_every_seed_as_failed_with_its_error(gri
     report = harness.run_grid(grid, tmp_path / "out", workers=1, progress=False)
     assert len(report.failed) == 3 and report.ran == 5
     assert all("act-mixed" in error and "no memory for three networks" in error for _, _, error in report.failed)
+
+
+def test_seeds_fitted_together_keep_their_blocks_protocol(tmp_path, fits):
+    path = tmp_path / "pinat.toml"
+    kwargs = ", ".join(f"{k} = {json.dumps(v)}" for k, v in TINY.items())
+    path.write_text(f'[[eval]]\npredictors = "act-mixed"\npredictor_kwargs = {{ {kwargs} }}\nprotocol = "pinat"\n'
+                    f'n_train = 78\nseeds = 2\n')
+    report = harness.run_grid(spec.load(path), tmp_path / "out", workers=1, progress=False)
+    assert (report.ran, report.failed) == (2, []) and fits == [2]
+    rows = _rows(tmp_path / "out", "act-mixed")
+    assert sorted(rows) == [0, 1]
+    assert {(r["protocol"], r["score_metric"], r["n_test"]) for r in rows.values()} == {("pinat", "test", 15625)}

@@ -133,3 +133,23 @@ def test_headline_shows_every_training_size_in_its_own_column(tmp_path):
     assert "| predictor | CIFAR-10, 100 cells | CIFAR-10, 900 cells |" in text
     assert "| xgb | 0.500 [0.400, 0.600] | 0.700 [0.600, 0.800] |" in text
     assert "[docs/results/lc.md](docs/results/lc.md)" in text
+
+
+def test_protocol_text_says_what_each_named_protocol_measures():
+    rows = [{"space": "nb201", "pool": "full", "pool_about": "every element of nb201 (15,625)", "metric": "valid",
+             "score_metric": "test", "protocol": "pinat", "n_train": n, "n_test": "15625"} for n in ("78", "1563")]
+    rows += [{"space": "nb201", "pool": "full", "pool_about": "every element of nb201 (15,625)", "metric": "valid",
+              "score_metric": "valid", "protocol": "naslib", "n_train": "100", "n_test": "200"}]
+    text = "\n".join(pages.protocol_lines(rows, [], {}))
+    pinat = next(line for line in text.splitlines() if line.startswith("**Protocol `pinat`**"))
+    assert "test accuracy of all 15,625 cells" in pinat and "training cells included" in pinat and "LEAKY" in pinat
+    naslib = next(line for line in text.splitlines() if line.startswith("**Protocol `naslib`**"))
+    assert "200 held-out cells" in naslib and "LEAKY" in naslib
+    assert "trained on `valid`, scored on `test`" in text and "every cell of the pool, training cells included" in text
+
+
+def test_protocol_text_of_rows_without_a_named_protocol_names_none():
+    rows = [{"space": "nb201", "pool": "functional", "metric": "valid", "score_metric": "valid", "protocol": "",
+             "n_train": "100", "n_test": "4830"}]
+    text = "\n".join(pages.protocol_lines(rows, [], {}))
+    assert "**Protocol" not in text and "training cells included" not in text

@@ -77,3 +77,15 @@ def test_kendall_plot_uses_bootstrap_bars_inside_the_data(figures, tmp_path):
     assert 0.5 <= lo_hi.min() and lo_hi.max() <= 0.7
     colour = [{c.get_label(): to_rgba(c.lines[0].get_color()) for c in ax.containers} for ax in axes]
     assert colour[0]["a"] == colour[1]["a"] != colour[0]["b"]
+
+
+def test_kendall_plot_gives_each_named_protocol_its_own_panel(figures, tmp_path):
+    rows = pd.DataFrame({"predictor": ["a"] * 8, "target": "cifar10", "seed": [0, 1] * 4,
+                         "protocol": ["pinat"] * 4 + ["naslib"] * 4, "n_train": [78, 78, 1563, 1563, 100, 100, 1000, 1000],
+                         "kendall": [0.5, 0.6, 0.7, 0.8, 0.4, 0.5, 0.6, 0.7]})
+    assert plots.plot_kendall_vs_ntrain(rows, ["predictor", "target", "n_train", "protocol"], tmp_path / "k.png")
+    axes = [ax for ax in figures[0].axes if ax.get_visible() and ax.get_title()]
+    assert sorted(ax.get_title() for ax in axes) == ["target cifar10, protocol naslib", "target cifar10, protocol pinat"]
+    ticks = {ax.get_title(): [t.get_text() for t in ax.get_xticklabels()] for ax in axes}
+    assert ticks["target cifar10, protocol pinat"] == ["78", "1563"]
+    assert all(c.get_label() == "a" for ax in axes for c in ax.containers)  # the panel names the protocol

@@ -14,8 +14,8 @@ from .. import plugins as _plugins
 from .checks import check_folder
 from ..provenance import unverified_note
 from ..quality.protocol import (NB201_ONLY_PROTOCOLS, PROTOCOLS, check_encodable, check_output, evaluate_seeds,
-    existing_keys, load_benchmark, pool_about, protocol_settings, read_rows, resolve_protocol, row_key, space_pool,
-    space_name as find_space, summarize, write_rows)
+    existing_keys, load_benchmark, named_protocol, pool_about, protocol_settings, read_rows, resolve_protocol, row_key,
+    space_pool, space_name as find_space, summarize, write_rows)
 
 NB201_SOURCE = "cifar10"
 NB201_TARGETS = ("cifar10", "cifar100", "imagenet16")
@@ -76,10 +76,7 @@ def protocol_choice(name: str, pool: str | None, metric: str | None, score_metri
                 "n_train": n_train if n_train is not None else fixed["n_train"][0],
                 "n_test": parse_n_test(n_test if n_test is not None else fixed["n_test"])}
     settings["score_metric"] = score_metric or (fixed["score_metric"] if metric is None else settings["metric"])
-    same = (settings["pool"] == fixed["pool"] and settings["metric"] == fixed["metric"]
-            and settings["score_metric"] == fixed["score_metric"] and settings["n_train"] in fixed["n_train"]
-            and settings["n_test"] == parse_n_test(fixed["n_test"]))
-    return settings, name if same else ""
+    return settings, named_protocol(name, **settings)
 
 
 @click.command(name="eval")

@@ -71,7 +71,8 @@ def default_runner(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
             rows = evaluate_predictor(
                 s["predictor"], loss=s["loss"], source=s["source"], targets=tuple(s["targets"]), pool=s["pool"],
                 n_train=s["n_train"], n_test=s["n_test"], metric=s["metric"], seed=s["seed"], space=space,
-                predictor_kwargs=s["predictor_kwargs"] or None, save_dir=tmp if s["save_predictions"] else None)
+                predictor_kwargs=s["predictor_kwargs"] or None, save_dir=tmp if s["save_predictions"] else None,
+                **protocol_kwargs(s))
             files = {PREDICTIONS_CSV: predictions_csv(tmp, s, int(rows[0]["n_test"]))} if s["save_predictions"] else {}
         return {"rows": rows, "files": files}
     if kind == "search":
@@ -89,25 +90,33 @@ def default_runner(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
     raise UserError(f"unknown cell kind {kind!r}")
 
 
+def protocol_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
+    """The named protocol and score metric of an eval cell, where it names them (`spec`), as keyword
+    arguments of `evaluate_predictor`."""
+    return {k: settings[k] for k in ("protocol", "score_metric") if settings.get(k)}
+
+
 def predictions_csv(saved: str | Path, settings: dict[str, Any], n_test: int) -> str:
     """The held-out cells' predictions of the predictor `evaluate_predictor` saved in `saved`, one row
     per test cell and target (index, target, true, predicted; fractions), for scatter plots.
 
     The saved predictor is reloaded and asked again rather than refit, on the split the evaluation
-    used (same pool, sizes and seed)."""
+    used (same pool, sizes and seed); `true` is the metric the cell is scored on."""
     import numpy as np
     import pandas as pd
 
     from ..tables import nb201 as bench
-    from ..quality.protocol import pool_indices, split
+    from ..quality.protocol import ALL, pool_indices, split
     from ..predictors.persist import load_predictor
 
     if settings.get("space"):
         return _space_predictions_csv(saved, settings, n_test)
     table = bench.load()
-    _, test = split(pool_indices(table, settings["pool"]), settings["n_train"], n_test, settings["seed"])
+    scored = ALL if settings["n_test"] == ALL else n_test
+    _, test = split(pool_indices(table, settings["pool"]), settings["n_train"], scored, settings["seed"])
     predicted = np.asarray(load_predictor(saved).predict(table.cells[test]), dtype=np.float32)
-    frames = [pd.DataFrame({"index": test, "target": target, "true": table.accuracy(target, settings["metric"], fraction=True)[test],
+    metric = settings.get("score_metric") or settings["metric"]
+    frames = [pd.DataFrame({"index": test, "target": target, "true": table.accuracy(target, metric, fraction=True)[test],
                             "predicted": predicted}) for target in settings["targets"]]
     return pd.concat(frames).to_csv(index=False, float_format="%.7g")  # float32 holds ~7 digits
 
@@ -119,23 +128,24 @@ def _space_predictions_csv(saved: str | Path, settings: dict[str, Any], n_test: 
     import numpy as np
     import pandas as pd
 
-    from ..quality.protocol import load_benchmark, resolve_protocol, space_pool, split, target_test
+    from ..quality.protocol import ALL, load_benchmark, resolve_protocol, space_pool, split, target_test
     from ..predictors.persist import load_predictor
 
     bm = load_benchmark(settings["space"])
     protocol = resolve_protocol(settings["predictor"], loss=settings["loss"], source=settings["source"],
                                 targets=tuple(settings["targets"]), pool=settings["pool"], n_train=settings["n_train"],
                                 n_test=settings["n_test"], metric=settings["metric"], seed=settings["seed"],
-                                predictor_kwargs=settings["predictor_kwargs"] or None, space=bm)
-    train, test = split(space_pool(bm.space_of(protocol.source), protocol.pool), protocol.n_train, protocol.n_test,
-                        protocol.seed)
+                                predictor_kwargs=settings["predictor_kwargs"] or None, space=bm,
+                                **protocol_kwargs(settings))
+    train, test = split(space_pool(bm.space_of(protocol.source), protocol.pool), protocol.n_train,
+                        ALL if protocol.test_all else protocol.n_test, protocol.seed)
     model = load_predictor(saved)
     frames = []
     for target in protocol.targets:
         tsp, scored = target_test(bm, protocol, target, train, test)
         predicted = np.asarray(model.predict(tsp.elements(scored)), dtype=np.float32)
         frames.append(pd.DataFrame({"index": scored, "target": target,
-                                    "true": bm.values(target, protocol.metric)[scored], "predicted": predicted}))
+                                    "true": bm.values(target, protocol.score_metric)[scored], "predicted": predicted}))
     return pd.concat(frames).to_csv(index=False, float_format="%.7g")
 
 

@@ -1,7 +1,8 @@
 """The seeds of one predictor configuration as one job: where a predictor offers batched fitting
 (`predictors.batched`: a `fit_many` classmethod, e.g. the ACT predictor), the grid's evaluation cells
-that differ only in their seed run together, as `nasbench-rank eval` runs them, so their networks
-train in one stacked computation (`quality.protocol.evaluate_seeds`).
+that differ only in their seed (same protocol, score metric and every other setting) run together,
+as `nasbench-rank eval` runs them, so their networks train in one stacked computation
+(`quality.protocol.evaluate_seeds`).
 
 A group is a unit of work for the executors (it has a kind, settings and an id, as a cell has); its
 outcome comes back with one part per cell, and each cell still gets its own record, so a grid resumes
@@ -97,7 +98,7 @@ def group_seeds(cells: list[Cell]) -> list[Any]:
 def run_group(settings: dict[str, Any]) -> dict[str, Any]:
     """The runner of a group: `evaluate_seeds` over its cells' seeds; one part (rows, files) per cell."""
     from ..quality.protocol import evaluate_seeds
-    from .harness import PREDICTIONS_CSV, predictions_csv
+    from .harness import PREDICTIONS_CSV, predictions_csv, protocol_kwargs
 
     cells = settings["cells"]
     s = cells[0]
@@ -109,7 +110,7 @@ def run_group(settings: dict[str, Any]) -> dict[str, Any]:
         per_seed = list(evaluate_seeds(
             s["predictor"], [c["seed"] for c in cells], save_dirs=dirs, loss=s["loss"], source=s["source"],
             targets=tuple(s["targets"]), pool=s["pool"], n_train=s["n_train"], n_test=s["n_test"],
-            metric=s["metric"], space=space, predictor_kwargs=s["predictor_kwargs"] or None))
+            metric=s["metric"], space=space, predictor_kwargs=s["predictor_kwargs"] or None, **protocol_kwargs(s)))
         parts = []
         for cell, rows, saved in zip(cells, per_seed, dirs):
             files = {PREDICTIONS_CSV: predictions_csv(saved, cell, int(rows[0]["n_test"]))} if save else {}

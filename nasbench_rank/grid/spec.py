@@ -8,6 +8,13 @@ settings do not name the space, so its id is the one it had before spaces existe
 Each cell carries the complete settings it runs with and an id hashed from them, so the same
 settings give the same id in any spec, run or machine: that id is what resume keys on.
 
+An `[[eval]]` block may name a predictor-quality protocol (`protocol = "pinat"`, the names of
+`nasbench-rank eval --protocol`): it supplies the block's pool, metric, score metric, every one of
+its training sizes and its scored set, over the `[defaults]`; keys written in the block override
+it, as the options of `eval` do. A cell names its protocol only when its settings are the
+protocol's (otherwise its rows are a custom protocol, as `eval`'s are), and names `score_metric`
+only when it differs from `metric`, so a block without a protocol keeps the cell ids it had.
+
 A spec is checked as a whole before anything runs, and every problem is reported at once (one line
 each), so a typo in a 300-cell grid costs one edit, not one failed run per typo.
 """
@@ -44,8 +51,10 @@ DEFAULT_SPACE = "nb201"
 EVAL_KEYS: dict[str, Any] = {
     "space": DEFAULT_SPACE, "predictors": None, "losses": [None], "source": "cifar10", "targets": ["cifar10"],
     "pool": "functional", "n_train": 900, "n_test": "rest", "metric": "valid", "seeds": [0], "predictor_kwargs": {},
-    "save_predictions": False,
+    "save_predictions": False, "protocol": None, "score_metric": None,
 }
+#: The settings of an [[eval]] block a named protocol supplies (`quality.protocol.PROTOCOLS`).
+PROTOCOL_KEYS: tuple[str, ...] = ("pool", "metric", "score_metric", "n_train", "n_test")
 SEARCH_KEYS: dict[str, Any] = {
     "space": DEFAULT_SPACE, "predictors": [None], "losses": [None], "searches": None, "datasets": ["cifar10"], "source": "cifar10",
     "modes": ["pretrained"], "budget": 210, "metric": "valid", "n_train": 900, "seeds": [0],
@@ -78,6 +87,8 @@ class Cell:
             parts.append(s["loss"])
         if s.get("n_train"):
             parts.append(f"n_train={s['n_train']}")
+        if s.get("protocol"):
+            parts.append(f"protocol={s['protocol']}")
         if self.kind == "search":
             parts += [s["search"], s["dataset"]]
         else:
@@ -419,6 +430,35 @@ def _pool_size(bm: Any, sources: list[str], pool: str) -> int:
     return min(len(space_pool(bm.space_of(src), pool)) for src in sources) if sources else bm.space.size
 
 
+def _apply_protocol(check: "_Checker", values: dict[str, Any], block: dict[str, Any], bm: Any) -> str | None:
+    """Put the settings of the block's named protocol into `values` where the block itself does not
+    write them; the protocol's name, None without one, or False after reporting a problem."""
+    from ..quality.protocol import NB201_ONLY_PROTOCOLS, PROTOCOLS, protocol_settings
+
+    name = values["protocol"]
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        check.bad(f"protocol must be one protocol name (one block per protocol), got {name!r}")
+        return False
+    if name not in PROTOCOLS:
+        close = difflib.get_close_matches(name, list(PROTOCOLS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        check.bad(f"protocol = {name!r}: must be one of {', '.join(PROTOCOLS)}{hint}")
+        return False
+    if bm is not None and name in NB201_ONLY_PROTOCOLS:
+        check.bad(f"protocol {name!r} is defined on nb201 only, not on space {values['space']!r}; "
+                  f"use protocol = 'functional' or set the pool and sizes")
+        return False
+    fixed = protocol_settings(name)
+    for key in PROTOCOL_KEYS:
+        if key not in block:
+            values[key] = list(fixed[key]) if key == "n_train" else fixed[key]
+    if "metric" in block and "score_metric" not in block:
+        values["score_metric"] = None  # as `eval --metric`: scored on the metric it is trained on
+    return name
+
+
 def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], problems: list[str], plugins: Any) -> list[Cell]:
     where = f"[[{kind}]] #{index + 1}"
     n_before = len(problems)
@@ -449,6 +489,9 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
                 values[key] = fallback
         check.benchmark = bm
     size = space.N_CELLS if bm is None else bm.space.size
+    protocol = _apply_protocol(check, values, block, bm) if kind == "eval" else None
+    if protocol is False:
+        return []
 
     axes: dict[str, list[Any]] = {}
     axes["predictor"] = check.names("predictors", values["predictors"], "predictor", allow_none=kind == "search")
@@ -471,19 +514,24 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
         if len(set(targets)) != len(targets):
             check.bad(f"targets repeat: {targets}")
         axes["pool"] = check.choice("pool", values["pool"], POOLS if bm is None else SPACE_POOLS)
-        axes["n_test"] = check.positive_int("n_test", values["n_test"], allow=("rest",), maximum=size,
+        metrics = bench.METRICS if bm is None else tuple(bm.metrics)
+        axes["score_metric"] = [None] if values["score_metric"] is None else check.choice(
+            "score_metric", values["score_metric"], metrics)
+        axes["n_test"] = check.positive_int("n_test", values["n_test"], allow=("rest", "all"), maximum=size,
                                             minimum=2)  # a rank needs two
         if not isinstance(values["save_predictions"], bool):
             check.bad(f"save_predictions must be true or false, got {values['save_predictions']!r}")
         for pool, n_train, n_test in itertools.product(axes["pool"], axes["n_train"], axes["n_test"]):
-            if pool not in POOLS or not _count(n_train) or not (n_test == "rest" or _count(n_test)):
+            if pool not in POOLS or not _count(n_train) or not (n_test in ("rest", "all") or _count(n_test)):
                 continue  # already reported
             if bm is not None and pool not in SPACE_POOLS:
                 continue  # already reported
             size = POOLS[pool] if bm is None else _pool_size(bm, axes["source"], pool)
-            if n_test == "rest" and n_train >= size:
+            if n_test == "all" and n_train >= size:
+                check.bad(f"n_train {n_train} is not less than the {size} cells of pool {pool!r}")
+            elif n_test == "rest" and n_train >= size:
                 check.bad(f"n_train {n_train} leaves no test cells in pool {pool!r}")
-            elif n_test != "rest" and n_train + n_test > size:
+            elif n_test not in ("rest", "all") and n_train + n_test > size:
                 check.bad(f"n_train {n_train} + n_test {n_test} > {size} cells in pool {pool!r}")
     else:
         axes["search"] = check.names("searches", values["searches"], "search", allow_none=False)
@@ -516,6 +564,10 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
             s["space"] = space_name
         if kind == "eval":
             s.update(targets=targets, predictor_kwargs=pkw, save_predictions=values["save_predictions"])
+            if s["score_metric"] in (None, s["metric"]):  # named only when it differs: ids stay what they were
+                del s["score_metric"]
+            if protocol and _named(protocol, s):  # named only when set and kept: ids stay what they were
+                s["protocol"] = protocol
         else:
             s.update(predictor_kwargs=pkw, search_kwargs=skw, **search_options.fixed(values))
             if s[search_options.CELL_KEY] == "mean":  # the default: cells written before labels keep their ids
@@ -530,6 +582,15 @@ def _expand_block(kind: str, index: int, block: Any, defaults: dict[str, Any], p
                 seen.add(cell.id)
                 cells.append(cell)
     return cells
+
+
+def _named(protocol: str, settings: dict[str, Any]) -> bool:
+    """Whether an eval cell's settings are those `protocol` fixes (`quality.protocol.named_protocol`)."""
+    from ..quality.protocol import named_protocol
+
+    return named_protocol(protocol, pool=settings["pool"], metric=settings["metric"],
+                          score_metric=settings.get("score_metric"), n_train=settings["n_train"],
+                          n_test=settings["n_test"]) == protocol
 
 
 def expand(data: dict[str, Any], path: str = "<spec>", plugins: Any = None) -> tuple[list[Cell], list[str]]:

@@ -79,12 +79,15 @@ PROTOCOLS: dict[str, dict[str, Any]] = {
                          "twin in training"},
     "pinat": {"pool": "full", "metric": "valid", "score_metric": "test", "n_train": (78, 156, 469, 781, 1563),
               "n_test": ALL,
-              "about": "PINAT (Lu et al., AAAI 2023): train on valid accuracy of n cells, Kendall on test accuracy "
-                       "of all 15,625 cells (training cells included)"},
+              "about": "PINAT's (Lu et al., AAAI 2023): trained on the CIFAR-10 validation accuracy of n cells drawn "
+                       "from all 15,625 (pool full), Kendall on the test accuracy of all 15,625 cells, training cells "
+                       "included; LEAKY: the scored cells include the training cells and their functional twins"},
     "naslib": {"pool": "full", "metric": "valid", "score_metric": "valid", "n_train": (100, 400, 1000),
                "n_test": 200,
-               "about": "NASLib predictor survey (White et al., NeurIPS 2021): final validation accuracy, "
-                        "n training cells, 200 held-out test cells"},
+               "about": "our reading of the NASLib predictor survey (White et al., NeurIPS 2021), not confirmed "
+                        "against its text: trained and scored on the final validation accuracy, n training cells and "
+                        "200 held-out cells drawn from all 15,625 (pool full); LEAKY: held-out cells can have "
+                        "functional twins in training"},
 }
 
 
@@ -119,6 +122,18 @@ def protocol_settings(name: str) -> dict[str, Any]:
     if name not in PROTOCOLS:
         raise UserError(f"unknown protocol {name!r}; known: {', '.join(PROTOCOLS)}")
     return {k: v for k, v in PROTOCOLS[name].items() if k != "about"}
+
+
+def named_protocol(name: str, *, pool: str, metric: str, score_metric: str | None, n_train: int,
+                   n_test: int | str) -> str:
+    """The protocol name a row carries: `name` when the settings are the ones it fixes (`n_train` one
+    of its sizes; `score_metric` None meaning the training metric), else "" (a custom protocol)."""
+    if not name:
+        return ""
+    fixed = protocol_settings(name)
+    same = (pool == fixed["pool"] and metric == fixed["metric"] and (score_metric or metric) == fixed["score_metric"]
+            and n_train in fixed["n_train"] and n_test == fixed["n_test"])
+    return name if same else ""
 
 
 def precision_top(pred: np.ndarray, truth: np.ndarray, fraction: float = TOP_FRACTION) -> float:

@@ -127,6 +127,24 @@ def _twin_text(facts: dict[str, Any], pool: str, sizes: set[tuple[str, str]] | N
             f"compute the same function as a training cell (`benchmarks/pool_facts.py`).")
 
 
+def named_protocol_lines(eval_rows: list[dict[str, str]]) -> list[str]:
+    """One paragraph per named protocol the rows carry (`quality.protocol.PROTOCOLS`): what it measures."""
+    from ..quality.protocol import PROTOCOLS
+
+    named = {r.get("protocol") or "" for r in eval_rows}
+    return [f"**Protocol `{name}`**: {about['about']}." for name, about in PROTOCOLS.items() if name in named]
+
+
+def _scores_whole_pool(row: dict[str, str], facts: dict[str, Any]) -> bool:
+    """Whether an eval row scored every cell of its pool, training cells included (`n_test = "all"`)."""
+    from ..quality.protocol import ALL, PROTOCOLS
+
+    if PROTOCOLS.get(row.get("protocol") or "", {}).get("n_test") == ALL:
+        return True
+    size = (facts or {}).get("size", {}).get(row.get("pool", "")) if (row.get("space") or "nb201") == "nb201" else None
+    return bool(size) and _num(row.get("n_test")) == size
+
+
 def protocol_lines(eval_rows: list[dict[str, str]], search_rows: list[dict[str, str]], facts: dict[str, Any]) -> list[str]:
     """What the folder's protocols measure, one paragraph each, from the settings its rows name."""
     out: list[str] = []
@@ -145,10 +163,13 @@ def protocol_lines(eval_rows: list[dict[str, str]], search_rows: list[dict[str, 
         else:
             out.append(f"**Pool `{pool}` ({space})**: {about or pool}.")
     if eval_rows:
+        out += named_protocol_lines(eval_rows)
         metrics = sorted({(r.get("metric", ""), r.get("score_metric", "") or r.get("metric", "")) for r in eval_rows})
         said = "; ".join(f"trained on `{m}`, scored on `{s}`" for m, s in metrics)
+        whole = (" (where `n_test` is the whole pool, on every cell of the pool, training cells included)"
+                 if any(_scores_whole_pool(r, facts) for r in eval_rows) else "")
         out.append(f"**Predictor quality**: {said}; training cells drawn with `numpy.random.default_rng(seed)` from "
-                   "the pool, scored on held-out cells of the same pool; a transfer row scores the same fit on "
+                   f"the pool, scored on held-out cells of the same pool{whole}; a transfer row scores the same fit on "
                    "another dataset without refitting.")
     if search_rows:
         oracles = sorted({r.get("oracle", "") or "mean" for r in search_rows})

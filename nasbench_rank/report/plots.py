@@ -20,7 +20,7 @@ from scipy import stats as sps
 from ..atomic import write_with
 from . import stats
 from .legends import fit, labels_of
-from .tables import CENSORED, METHOD_KEYS, keyed
+from .tables import CENSORED, METHOD_KEYS, blank, keyed
 from .units import Scale, report_scale, scale_of
 
 __all__ = ["labels_of", "plot_cd", "plot_kendall_vs_ntrain", "plot_reached", "plot_scatter", "plot_traces", "save"]
@@ -285,12 +285,18 @@ def plot_reached(rows: pd.DataFrame, keys: list[str], path: Path, measure: str =
 
 def plot_kendall_vs_ntrain(rows: pd.DataFrame, keys: list[str], path: Path) -> bool:
     """Kendall tau against training-set size: median over seeds with its 95% percentile-bootstrap
-    interval (inside [-1, 1] by construction); a panel per target, one colour per configuration."""
+    interval (inside [-1, 1] by construction); a panel per target (and per named protocol, where rows
+    name several: their sizes and scored sets differ), one colour per configuration."""
     if rows.empty or not {"kendall", "n_train", "target"} <= set(rows.columns):
         return False
     # n_test follows n_train where the test set is "the rest of the pool": not a line of its own
     line_keys = [k for k in keys if k not in ("n_train", "transfer", "n_test")]
-    rows, colour, text, notes, targets, fig, axes = _panel_figure(rows, line_keys, "target", "eval", 4.4, 3.4)
+    facet = "target"
+    if "protocol" in rows.columns and rows["protocol"].map(lambda v: "" if blank(v) else str(v)).nunique() > 1:
+        named = rows["protocol"].map(lambda v: "none" if blank(v) else str(v))
+        rows = rows.assign(target_protocol=rows["target"].astype(str) + ", protocol " + named)
+        facet = "target_protocol"
+    rows, colour, text, notes, targets, fig, axes = _panel_figure(rows, line_keys, facet, "eval", 4.4, 3.4)
     rows = rows.assign(n_train=pd.to_numeric(rows["n_train"], errors="coerce"))
     for ax, target in zip(axes, targets):
         part = rows[rows["panel"] == target]
