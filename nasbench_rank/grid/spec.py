@@ -45,7 +45,7 @@ MODES: tuple[str, ...] = ("pretrained", "online", "pretrained+online")
 TOP_LEVEL_KEYS: tuple[str, ...] = ("name", "description", "defaults") + KINDS
 NO_PREDICTOR = "none"  # in a search block's predictors: search without a predictor
 
-# Block keys and their defaults (the defaults of evaluate_predictor and run_search).
+# Block keys and their defaults ([[search]]: those of run_search; [[eval]]: see below).
 DEFAULT_SPACE = "nb201"
 # An [[eval]] block's defaults are those of `nasbench-rank eval` (its leak-free protocol `functional`).
 EVAL_KEYS: dict[str, Any] = {
