@@ -159,27 +159,22 @@ def population(target: base.Target, tree: Path, work: Path, operators: list[str]
             "mutants": chosen}
 
 
-def allocate(sizes: dict[str, int], total: int) -> dict[str, int]:
-    """Proportional allocation with largest remainders (each stratum's share of `total`)."""
-    n = sum(sizes.values())
-    if total >= n:
-        return dict(sizes)
-    exact = {k: total * v / n for k, v in sizes.items()}
-    out = {k: int(x) for k, x in exact.items()}
-    for k in sorted(exact, key=lambda k: (out[k] - exact[k], k))[: total - sum(out.values())]:
-        out[k] += 1
-    return out
-
-
 def draw(pops: dict[str, dict], seed: int, size: int) -> tuple[dict[str, int], list[str]]:
-    """Each target's sample size and the sampled ids, in the seeded order they run in."""
-    sizes = allocate({name: len(p["mutants"]) for name, p in pops.items()}, size)
-    chosen = []
+    """Each target's sample size and the sampled ids, in the order they run in.
+
+    Each target's population is shuffled with `random.Random(f"{seed}:{target}")`; the i-th of a
+    target of N mutants is placed at (i + 0.5) / N, and the sample is the first `size` of all
+    targets' mutants in that order. Every prefix of the order is thus a stratified random sample
+    with sizes in proportion to the populations (within one mutant), and a run stopped early has
+    run a smaller sample of the same kind."""
+    keyed = []
     for name, p in pops.items():
         ids = sorted(m["id"] for m in p["mutants"])
-        random.Random(f"{seed}:{name}").shuffle(ids)  # a smaller sample is the start of a larger one
-        chosen += ids[: sizes[name]]
-    random.Random(f"{seed}:order").shuffle(chosen)
+        random.Random(f"{seed}:{name}").shuffle(ids)
+        keyed += [((i + 0.5) / len(ids), name, mid) for i, mid in enumerate(ids)]
+    keyed.sort()
+    chosen = [mid for _, _, mid in keyed[:size]]
+    sizes = {name: sum(n == name for _, n, _ in keyed[:size]) for name in pops}
     return sizes, chosen
 
 
@@ -213,6 +208,10 @@ def build_map(tree: Path, work: Path, targets: list[base.Target]) -> dict:
         by_line = data.contexts_by_lineno(str(tree / t.module))
         lines[t.name] = {str(n): sorted({test_function(c) for c in cs if c}) for n, cs in by_line.items()}
     return {"suite_seconds": round(seconds, 1), "seconds": seconds_of, "lines": lines}
+
+
+def test_modules(files: list[str]) -> dict[str, str]:
+    return {f: sha(ROOT / f) for f in files if f.startswith("tests/") and Path(f).name.startswith("test_")}
 
 
 def test_function(node_id: str) -> str:
@@ -251,7 +250,8 @@ def select(target: base.Target, mutant: dict, tree: Path, cmap: dict) -> list[st
         tests = {t for n in [*span, statement_line(path, line)] for t in lines.get(str(n), [])}
     else:
         tests = {t for ts in lines.values() for t in ts}
-    return sorted(tests, key=lambda t: (cmap["seconds"].get(t, 0.0), t))
+    # test modules added or changed since the map was made run whole, first (they were written to kill)
+    return cmap.get("changed", []) + sorted(tests, key=lambda t: (cmap["seconds"].get(t, 0.0), t))
 
 
 # ---- one mutant ----------------------------------------------------------------------------------
@@ -455,9 +455,14 @@ def main(argv: list[str] | None = None) -> int:
     files = tree_files()
     fp = base.fingerprint([f for f in files if not f.startswith("benchmarks/mutation")], "")  # what the tests see
     tree = work / "tree"
+    # the map of which tests run which line holds while nothing but test modules changed
+    map_fp = base.fingerprint([f for f in files if not f.startswith("benchmarks/mutation") and f not in
+                               test_modules(files)], "")
     if state.get("tree") != fp or not tree.exists():
         base.copy_tree(files, tree)
-        state = {**state, "tree": fp, "map": None}
+        state["tree"] = fp
+    if state.get("map") and state["map"].get("base") != map_fp:
+        state["map"] = None
     for t in targets:  # a run stopped mid-mutant leaves its module mutated: the copy is the checkout's again
         if sha(tree / t.module) != sha(ROOT / t.module):
             shutil.copy2(ROOT / t.module, tree / t.module)
@@ -491,10 +496,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if state.get("map") is None:
         print("mapping which tests run which line (the whole suite once, under coverage) ...", flush=True)
-        state["map"] = build_map(tree, work, targets)
+        state["map"] = {**build_map(tree, work, targets), "base": map_fp, "tests": test_modules(files)}
         state_path.write_text(json.dumps(state))
         print(f"  the suite took {state['map']['suite_seconds']} s under coverage", flush=True)
-    cmap = state["map"]
+    now = test_modules(files)
+    cmap = {**state["map"], "changed": sorted(f for f, h in now.items() if state["map"]["tests"].get(f) != h)}
+    if cmap["changed"]:
+        print(f"test modules changed since the map, run whole with every mutant: {', '.join(cmap['changed'])}")
     by_id = {m["id"]: (t, m) for t in targets for m in pops[t.name]["mutants"]}
     todo = [i for i in sample_ids if i not in ledger or i in again]
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
