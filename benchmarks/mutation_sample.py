@@ -65,6 +65,7 @@ import mutation as base  # noqa: E402  (the function-scope benchmark: tree, scop
 ROOT = base.ROOT
 CONFIG = base.CONFIG_DIR / "modules.toml"
 SUITE = ["-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+SLOW = 2.0  # seconds: a kill by a test slower than this (they start processes) must fail again alone
 OUTCOMES = ("killed", "survived", "timed_out", "incompetent", "equivalent")
 SUMMARY_COLUMNS = ("module", "scope", "all_mutants", "population", "sampled", "tried", "killed", "survived",
                    "unconfirmed", "timed_out", "incompetent", "equivalent", "not_run", "score", "ci_low", "ci_high", "revision")
@@ -105,8 +106,9 @@ def env_for_tests() -> dict:
 
 def run(args: list[str], tree: Path, timeout: float | None, extra_env: dict | None = None) -> tuple[str, float, str]:
     """('passed' | 'failed' | 'timeout' | 'error', seconds, output tail) of `python <args>` in the
-    copy. A run that collects no test or names a missing one is an 'error' (the harness's, never a
-    kill); every other failing exit status, collection errors included, fails CI and is 'failed'."""
+    copy. A run that collects no test is an 'error' (the harness's, never a kill); every other
+    failing exit status fails CI and is 'failed', a test module that no longer imports included
+    (pytest exits 4 when the tests it was named cannot be collected)."""
     shutil.rmtree(tree / ".hypothesis", ignore_errors=True)  # CI starts without hypothesis's example database
     env = {**env_for_tests(), "PYTHONPATH": str(tree), **(extra_env or {})}
     start = time.perf_counter()
@@ -119,7 +121,7 @@ def run(args: list[str], tree: Path, timeout: float | None, extra_env: dict | No
         proc.communicate()
         return "timeout", time.perf_counter() - start, ""
     seconds = time.perf_counter() - start
-    status = "passed" if proc.returncode == 0 else "error" if proc.returncode in (4, 5) else "failed"
+    status = "passed" if proc.returncode == 0 else "error" if proc.returncode == 5 else "failed"
     return status, seconds, out[-3000:]
 
 
@@ -290,6 +292,11 @@ def run_mutant(target: base.Target, mutant: dict, tree: Path, cmap: dict) -> dic
     if m.mutated is None:
         return {"outcome": "incompetent", "note": "cosmic-ray made no mutation at this occurrence"}
     before, after = base.diff_lines(m.diff)
+    try:
+        compile(m.mutated, str(m.path), "exec")
+    except SyntaxError as exc:
+        return {"diff": m.diff, "before": before, "after": after, "outcome": "incompetent",
+                "note": f"the mutant does not compile: {exc}"}
     tests = select(target, mutant, tree, cmap)
     row = {"diff": m.diff, "before": before, "after": after, "selected_tests": len(tests), "outcome": "survived",
            "confirmed": False}
@@ -298,11 +305,16 @@ def run_mutant(target: base.Target, mutant: dict, tree: Path, cmap: dict) -> dic
     budget = max(120.0, 4 * (sum(cmap["seconds"].get(t, 0.0) for t in tests) + 15))
     with m:
         status, seconds, out = run(SUITE + tests, tree, budget)
-    row.update(subset_seconds=round(seconds, 1))
+        row.update(subset_seconds=round(seconds, 1))
+        if status == "failed":
+            test = failing_test(out)
+            row.update(outcome="killed", killed_by=test)
+            if cmap["seconds"].get(test_function(test), 0.0) > SLOW:  # slow tests start processes and race
+                again, _, _ = run(SUITE + [test_function(test)], tree, budget)
+                if again != "failed":
+                    row.update(outcome="survived", killed_by="", note=f"{test} failed with the others, passed alone")
     if status == "error":
         return {**row, "outcome": "incompetent", "note": out[-800:]}
-    if status == "failed":
-        return {**row, "outcome": "killed", "killed_by": failing_test(out)}
     if status == "timeout":
         return {**row, "outcome": "timed_out"}
     return row
