@@ -1,0 +1,32 @@
+"""Regret columns a run row carries beyond the evaluation marks: test regret at GPU-hour marks, and
+the reference a grid worker keeps per benchmark and dataset."""
+
+import math
+
+import pytest
+from test_regret import make_ref, steps
+from toy_space import BitBenchmark
+
+from nasbench_rank.loop import regret as R
+
+
+def test_test_regret_at_an_hour_mark_is_that_of_the_incumbent_paid_by_then():
+    ref = make_ref(hours=(1.5, 2.0, 0.5))  # test accuracies 93, 94, 92, 90, ...: the best is 94
+    row = R.summary(steps((3, 0.85), (1, 0.9), (0, 0.99)), ref, budget=3, marks=())
+    assert row["test_regret_at_1.5h"] == pytest.approx(4.0)  # element 3 (90)
+    assert row["test_regret_at_2h"] == pytest.approx(0.0)  # element 1 (94)
+    assert math.isnan(row["test_regret_at_0.5h"])  # nothing paid yet
+
+
+def test_a_worker_computes_the_regret_reference_once_per_benchmark_and_dataset(monkeypatch):
+    calls = []
+    real = R.reference
+    monkeypatch.setattr(R, "reference", lambda *a, **k: calls.append(a) or real(*a, **k))
+    monkeypatch.setattr(R, "_REFERENCES", {})
+    bm = BitBenchmark()
+    first = R._reference_cached(bm, "ones", "valid", "valid", None, None)
+    again = R._reference_cached(bm, "ones", "valid", "valid", None, None)
+    assert again is first and len(calls) == 1
+    other = BitBenchmark()  # another benchmark object gets its own reference
+    R._reference_cached(other, "ones", "valid", "valid", None, None)
+    assert len(calls) == 2
