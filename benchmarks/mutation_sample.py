@@ -382,7 +382,7 @@ def rows_of(targets, pops, sample_ids, ledger, equivalent) -> list[dict]:
     return rows
 
 
-def summarise(label: str, targets, pops, sizes, sample_ids, rows) -> list[dict]:
+def summarise(targets, pops, sizes, rows) -> list[dict]:
     out = []
     for t in targets + [None]:
         mine = [r for r in rows if t is None or r["module"] == t.module]
@@ -549,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[confirm {n}/{len(waiting)}] {mid}: {r['outcome']} ({r['suite_seconds']} s)", flush=True)
 
     rows = rows_of(targets, pops, sample_ids, ledger, equivalent)
-    summary = summarise(args.label, targets, pops, sizes, sample_ids, rows)
+    summary = summarise(targets, pops, sizes, rows)
     from importlib.metadata import version
 
     prov = {"label": args.label, "revision": stamp, "clean": not dirty,
