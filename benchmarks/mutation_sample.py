@@ -182,7 +182,7 @@ def draw(pops: dict[str, dict], seed: int, size: int) -> tuple[dict[str, int], l
 
 # ---- which tests run which line ------------------------------------------------------------------
 
-def build_map(tree: Path, work: Path, targets: list[base.Target]) -> dict:
+def build_map(tree: Path, work: Path, targets: list[base.Target], flaky: list[str]) -> dict:
     """Run the whole suite once under coverage (node ids as contexts). Returns, per target, the test
     functions that ran each line, every test function's seconds and the suite's wall time."""
     import coverage
@@ -192,7 +192,8 @@ def build_map(tree: Path, work: Path, targets: list[base.Target]) -> dict:
         old.unlink()
     rc.write_text("[run]\n" f"data_file = {data_file}\n" "patch = subprocess\n"
                   f"include =\n" + "".join(f"    {tree / t.module}\n" for t in targets), encoding="utf-8")
-    args = ["-m", "coverage", "run", f"--rcfile={rc}", *SUITE, "-p", "mutation_contexts"]
+    args = ["-m", "coverage", "run", f"--rcfile={rc}", *SUITE, "-p", "mutation_contexts",
+            *[a for f in flaky for a in ("--deselect", f)]]  # never a killer: no need to map them
     status, seconds, out = run(args, tree, None, {"MUTATION_DURATIONS": str(durations),
                                                   "PYTHONPATH": f"{tree}{os.pathsep}{ROOT / 'benchmarks'}"})
     if status != "passed":
@@ -474,9 +475,11 @@ def main(argv: list[str] | None = None) -> int:
     files = tree_files()
     fp = base.fingerprint([f for f in files if not f.startswith("benchmarks/mutation")], "")  # what the tests see
     tree = work / "tree"
-    # the map of which tests run which line holds while nothing but test modules changed
-    map_fp = base.fingerprint([f for f in files if not f.startswith("benchmarks/mutation") and f not in
-                               test_modules(files)], "")
+    # the map of which tests run which line holds while the package, the plugins and the test helpers
+    # are the same (test modules that changed run whole; a stale map only sends more mutants to the
+    # whole suite, which decides)
+    map_fp = base.fingerprint([f for f in files if f.startswith(("nasbench_rank/", "plugins/", "tests/"))
+                               and f not in test_modules(files)], "")
     if state.get("tree") != fp or not tree.exists():
         base.copy_tree(files, tree)
         state["tree"] = fp
@@ -515,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if state.get("map") is None:
         print("mapping which tests run which line (the whole suite once, under coverage) ...", flush=True)
-        state["map"] = {**build_map(tree, work, targets), "base": map_fp, "tests": test_modules(files)}
+        state["map"] = {**build_map(tree, work, targets, list(sample.get("flaky", []))), "base": map_fp,
+                        "tests": test_modules(files)}
         state_path.write_text(json.dumps(state))
         print(f"  the suite took {state['map']['suite_seconds']} s under coverage", flush=True)
     now = test_modules(files)
