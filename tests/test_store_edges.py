@@ -1,0 +1,19 @@
+"""Edges of the grid's record store: a record whose settings cannot be hashed is refused with a
+reason (never an exception), and a run whose holder note went missing still frees its folder."""
+
+from test_store_resume import record
+
+from nasbench_rank.grid import store
+
+
+def test_a_record_whose_settings_cannot_be_hashed_is_refused_with_a_reason():
+    bad = {**record("a"), "settings": {"seed": {1, 2}}}  # a set: no JSON, no cell id
+    assert store.validate(bad) == "its settings cannot be hashed to a cell id"
+
+
+def test_a_run_whose_holder_note_was_removed_still_frees_its_folder(tmp_path):
+    with store.FolderLock(tmp_path):
+        (tmp_path / store.HOLDER_NAME).unlink()
+    with store.FolderLock(tmp_path):  # free again
+        assert (tmp_path / store.HOLDER_NAME).exists()
+    assert not (tmp_path / store.HOLDER_NAME).exists()
