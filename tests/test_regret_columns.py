@@ -1,12 +1,15 @@
-"""Regret columns a run row carries beyond the evaluation marks: test regret at GPU-hour marks, and
-the reference a grid worker keeps per benchmark and dataset."""
+"""Regret columns a run row carries beyond the evaluation marks (test regret at GPU-hour marks), the
+reference a grid worker keeps per benchmark and dataset, and the eps values a user may give."""
 
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_regret import make_ref, steps
 from toy_space import BitBenchmark
 
+from nasbench_rank.errors import UserError
 from nasbench_rank.loop import regret as R
 
 
@@ -30,3 +33,16 @@ def test_a_worker_computes_the_regret_reference_once_per_benchmark_and_dataset(m
     other = BitBenchmark()  # another benchmark object gets its own reference
     R._reference_cached(other, "ones", "valid", "valid", None, None)
     assert len(calls) == 2
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.floats(1e-6, 100.0) | st.integers(1, 100), min_size=1, max_size=4))
+def test_positive_eps_are_taken_as_given(eps):
+    assert R.check_eps(eps) == [float(e) for e in eps]
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), "x", True])
+def test_the_refusal_names_the_eps_that_is_not_a_positive_number(bad):
+    with pytest.raises(UserError) as refused:
+        R.check_eps([0.1, bad])
+    assert str(refused.value) == f"eps must be a positive number, got {bad!r}"
