@@ -46,3 +46,15 @@ def test_the_refusal_names_the_eps_that_is_not_a_positive_number(bad):
     with pytest.raises(UserError) as refused:
         R.check_eps([0.1, bad])
     assert str(refused.value) == f"eps must be a positive number, got {bad!r}"
+
+
+def test_a_trace_that_does_not_name_its_report_metric_is_reported_on_test(monkeypatch):
+    from line_space import LineBenchmark
+
+    monkeypatch.setattr(R, "_REFERENCES", {})
+    bm = LineBenchmark({"valid": [90.0, 80.0, 70.0], "test": [85.0, 88.0, 60.0]})
+    rows = [{"eval": 1, "index": 1, "fidelity": 200, "value": 80.0, "gpu_hours": 1.0, "dataset": "data",
+             "metric": "valid"}]
+    named = [{**r, "report_metric": "test"} for r in rows]
+    row, _ = R.of_trace(rows, bm, budget=1, marks=(1,))
+    assert row["test_regret_at_1"] == R.of_trace(named, bm, budget=1, marks=(1,))[0]["test_regret_at_1"] == 0.0
