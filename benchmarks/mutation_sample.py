@@ -547,8 +547,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{n}/{len(todo)}] {mid} line {m['line']}: {r['outcome']} ({r['seconds']} s, "
               f"{r.get('selected_tests', 0)} tests)", flush=True)
     if args.confirm:
-        waiting = [i for i in sample_ids if i in ledger and ledger[i]["outcome"] == "survived"
-                   and not ledger[i].get("confirmed")]
+        def listed(i: str) -> bool:  # in equivalent.toml: confirmed after the others
+            t, m = by_id[i]
+            return bool(base.why_equivalent(t.module, m["function"], m["operator"], ledger[i].get("before", ""),
+                                            ledger[i].get("after", ""), equivalent))
+
+        waiting = sorted((i for i in sample_ids if i in ledger and ledger[i]["outcome"] == "survived"
+                          and not ledger[i].get("confirmed")), key=listed)
         for n, mid in enumerate(waiting, 1):
             if args.minutes is not None and time.perf_counter() - t0 > 60 * args.minutes:
                 print(f"stopped after {args.minutes} minutes; {len(waiting) - n + 1} survivors left to confirm")
