@@ -1,0 +1,27 @@
+"""What the oracle charges for a lower fidelity: the full schedule's time scaled by its epochs (the
+stated model), whatever the benchmark's own cost for that fidelity says."""
+
+import numpy as np
+import pytest
+from line_space import LineBenchmark
+
+from nasbench_rank.loop.oracle import Oracle
+from nasbench_rank.loop.protocol import Request
+
+
+class HalfCostShortRuns(LineBenchmark):
+    """Says a 12-epoch run costs half the full one (not 12/200 of it)."""
+
+    def cost(self, dataset, fidelity=None):
+        f = self.fidelity(dataset, fidelity)
+        return self.seconds * (0.5 if f.epochs == 12 else 1.0)
+
+
+def test_a_lower_fidelity_is_charged_the_full_time_scaled_by_its_epochs():
+    values = [90.0, 80.0, 70.0]
+    bm = HalfCostShortRuns({"valid": values, "test": values}, low={"valid": values, "test": values},
+                           seconds=[100.0, 200.0, 400.0])
+    oracle = Oracle(bm, "data", "valid")
+    assert oracle.cost(Request((1,), 12)) == pytest.approx(200.0 * 12 / 200)
+    assert oracle.cost(Request((1,), 200)) == pytest.approx(200.0)
+    assert np.isclose(oracle.evaluate(Request((2,), 12)).cost, 400.0 * 12 / 200)

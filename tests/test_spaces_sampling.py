@@ -1,0 +1,19 @@
+"""Seeded sampling of a space: asking for every element without replacement draws each once; more
+than the space holds is refused in one line."""
+
+import numpy as np
+import pytest
+from toy_space import BitSpace
+
+from nasbench_rank.errors import UserError
+
+
+def test_sampling_the_whole_space_without_replacement_draws_every_element_once():
+    sp = BitSpace()
+    drawn = sp.sample(np.random.default_rng(0), sp.size)
+    assert sorted(sp.ordinals(drawn).tolist()) == list(range(sp.size))
+
+
+def test_sampling_more_distinct_elements_than_the_space_holds_is_refused():
+    with pytest.raises(UserError, match="cannot sample 9 distinct elements from the 8 of space 'bits'"):
+        BitSpace().sample(np.random.default_rng(0), 9)
