@@ -270,10 +270,13 @@ class Mutant:
         import cosmic_ray.plugins
         from cosmic_ray.mutating import mutate_code
 
-        self.path = tree / target.module
+        self.path, self.error = tree / target.module, "cosmic-ray made no mutation at this occurrence"
         self.original = self.path.read_text(encoding="utf-8")
         operator = cosmic_ray.plugins.get_operator(mutant["operator"])()
-        self.mutated = mutate_code(self.original, operator, mutant["occurrence"])
+        try:
+            self.mutated = mutate_code(self.original, operator, mutant["occurrence"])
+        except Exception as exc:  # cosmic-ray cannot write this one (a parser node it does not expect)
+            self.mutated, self.error = None, f"cosmic-ray could not make this mutant: {type(exc).__name__}: {exc}"
         self.diff = "".join(difflib.unified_diff(self.original.splitlines(True), (self.mutated or "").splitlines(True),
                                                  n=0))
 
@@ -292,7 +295,7 @@ def run_mutant(target: base.Target, mutant: dict, tree: Path, cmap: dict) -> dic
     confirmed against the whole suite (`confirm`)."""
     m = Mutant(target, mutant, tree)
     if m.mutated is None:
-        return {"outcome": "incompetent", "note": "cosmic-ray made no mutation at this occurrence"}
+        return {"outcome": "incompetent", "note": m.error}
     before, after = base.diff_lines(m.diff)
     try:
         compile(m.mutated, str(m.path), "exec")
