@@ -255,6 +255,9 @@ def select(target: base.Target, mutant: dict, tree: Path, cmap: dict) -> list[st
         tests = {t for ts in lines.values() for t in ts}
     # test modules added or changed since the map was made run whole, first (they were written to kill)
     tests -= set(cmap.get("flaky", []))
+    # a test module changed since the map runs whole (its functions may have been renamed or removed)
+    tests = {t for t in tests if t.split("::", 1)[0] not in cmap.get("changed", [])
+             and (tree / t.split("::", 1)[0]).is_file()}
     return cmap.get("changed", []) + sorted(tests, key=lambda t: (cmap["seconds"].get(t, 0.0), t))
 
 

@@ -58,3 +58,10 @@ def test_a_trace_that_does_not_name_its_report_metric_is_reported_on_test(monkey
     named = [{**r, "report_metric": "test"} for r in rows]
     row, _ = R.of_trace(rows, bm, budget=1, marks=(1,))
     assert row["test_regret_at_1"] == R.of_trace(named, bm, budget=1, marks=(1,))[0]["test_regret_at_1"] == 0.0
+
+
+def test_of_two_equal_observations_the_first_stays_the_incumbent():
+    ref = make_ref()  # element 2 (0.4 below the optimum) and element 3 (5 below) are observed alike
+    points = R.curve(steps((2, 0.9), (3, 0.9)), ref)
+    assert [p["incumbent"] for p in points] == [2, 2]
+    assert points[-1]["regret"] == pytest.approx(0.4)

@@ -1,7 +1,8 @@
 """Edges of the grid's record store: a record whose settings cannot be hashed is refused with a
-reason (never an exception), and a run whose holder note went missing still frees its folder."""
+reason (never an exception), a damaged record does not hide the records after it, and a run whose
+holder note went missing still frees its folder."""
 
-from test_store_resume import record
+from test_store_resume import ids, put, record
 
 from nasbench_rank.grid import store
 
@@ -17,3 +18,10 @@ def test_a_run_whose_holder_note_was_removed_still_frees_its_folder(tmp_path):
     with store.FolderLock(tmp_path):  # free again
         assert (tmp_path / store.HOLDER_NAME).exists()
     assert not (tmp_path / store.HOLDER_NAME).exists()
+
+
+def test_a_damaged_record_is_skipped_and_the_records_after_it_are_still_read(tmp_path):
+    for name in ("a", "b", "c"):
+        put(tmp_path, name, record(name))
+    (tmp_path / "cells" / "0000000000000000.json").write_text("{not json")  # sorts before every id
+    assert {r["id"] for r in store.load_records(tmp_path)} == ids("a", "b", "c")

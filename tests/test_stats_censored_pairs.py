@@ -1,5 +1,6 @@
-"""Paired comparisons of evaluations-to-a-goal where some runs have no time at all (a NaN or infinite
-time): those pairs are indeterminate and every other shared seed still counts."""
+"""Paired comparisons of evaluations-to-a-goal with censored runs: a pair with no time at all (NaN or
+infinite) is indeterminate and every other shared seed still counts; a run censored after the other
+reached the goal counts as one evaluation later than where it stopped."""
 
 import math
 
@@ -26,3 +27,11 @@ def test_a_pair_without_a_time_is_indeterminate_and_the_other_seeds_still_count(
     assert out["indeterminate"] == known["indeterminate"] + len(unknown)
     assert out["n_pairs"] == known["n_pairs"]
     assert out["censored_pairs"] == known["censored_pairs"]
+
+
+def test_a_run_censored_after_the_other_reached_the_goal_counts_one_evaluation_later():
+    # the baseline reached the goal at 5; the other stopped at 9 without reaching it: at least 9 + 1 - 5
+    out = stats.paired_censored({0: (5, True)}, {0: (9, False)})
+    assert out["median_diff"] == 5.0 and out["censored_pairs"] == 1
+    out = stats.paired_censored({0: (9, False)}, {0: (5, True)})  # and the other way round
+    assert out["median_diff"] == -5.0
