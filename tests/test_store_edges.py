@@ -25,3 +25,10 @@ def test_a_damaged_record_is_skipped_and_the_records_after_it_are_still_read(tmp
         put(tmp_path, name, record(name))
     (tmp_path / "cells" / "0000000000000000.json").write_text("{not json")  # sorts before every id
     assert {r["id"] for r in store.load_records(tmp_path)} == ids("a", "b", "c")
+
+
+def test_a_folder_in_use_whose_holder_note_cannot_be_read_names_another_process(tmp_path):
+    lock = store.FolderLock(tmp_path)
+    assert lock.holder() == "another process"  # no note
+    (tmp_path / store.HOLDER_NAME).write_text("{not json")
+    assert lock.holder() == "another process"
