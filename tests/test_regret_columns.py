@@ -65,3 +65,10 @@ def test_of_two_equal_observations_the_first_stays_the_incumbent():
     points = R.curve(steps((2, 0.9), (3, 0.9)), ref)
     assert [p["incumbent"] for p in points] == [2, 2]
     assert points[-1]["regret"] == pytest.approx(0.4)
+
+
+def test_nas_bench_graph_eps_are_nb201_points_as_fractions_and_fcnets_are_log_mse():
+    assert R.default_eps("nbgraph", 5.0) == pytest.approx([e / 100 for e in R.default_eps("nb201", 5.0)])
+    assert R.default_eps("nb201", 5.0) == (0.1, 0.2, 0.5)
+    assert R.default_eps("fcnet", 5.0) == (0.01, 0.02, 0.05)
+    assert R.default_eps("bits", 2.0) == pytest.approx((0.02, 0.04, 0.1))  # any other space: of the median regret

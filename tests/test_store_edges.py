@@ -32,3 +32,11 @@ def test_a_folder_in_use_whose_holder_note_cannot_be_read_names_another_process(
     assert lock.holder() == "another process"  # no note
     (tmp_path / store.HOLDER_NAME).write_text("{not json")
     assert lock.holder() == "another process"
+
+
+def test_a_stored_spec_that_no_longer_expands_says_its_first_problem():
+    data = {"name": "x", "eval": [{"predictors": ["nosuch"], "n_train": -1, "seeds": 1}]}
+    asked, why = store.asked_from_spec(data, "spec.toml")
+    assert asked == {} and why.startswith("[[eval]] #1: unknown predictor 'nosuch'")
+    asked, why = store.asked_from_spec({**data, "eval": [{"predictors": ["nosuch"], "seeds": 1}]}, "spec.toml")
+    assert asked == {} and why.startswith("[[eval]] #1: unknown predictor 'nosuch'")
