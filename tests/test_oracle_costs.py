@@ -1,5 +1,6 @@
 """What the oracle charges for a lower fidelity: the full schedule's time scaled by its epochs (the
-stated model), whatever the benchmark's own cost for that fidelity says."""
+stated model), whatever the benchmark's own cost for that fidelity says; and the refusal of a
+GPU-hour budget where there are no training times."""
 
 import numpy as np
 import pytest
@@ -25,3 +26,13 @@ def test_a_lower_fidelity_is_charged_the_full_time_scaled_by_its_epochs():
     assert oracle.cost(Request((1,), 12)) == pytest.approx(200.0 * 12 / 200)
     assert oracle.cost(Request((1,), 200)) == pytest.approx(200.0)
     assert np.isclose(oracle.evaluate(Request((2,), 12)).cost, 400.0 * 12 / 200)
+
+
+def test_a_gpu_hour_budget_on_a_space_priced_in_evaluations_is_refused_naming_the_unit():
+    from nasbench_rank.errors import UserError
+    from nasbench_rank.loop.oracle import check_budget
+
+    with pytest.raises(UserError) as refused:
+        check_budget(None, 5.0, size=100, space_name="nbgraph", cost_unit="evaluations")
+    assert str(refused.value) == ("space 'nbgraph' has no training times (an evaluation costs 1 evaluation): "
+                                  "use --budget, not --gpu-hours")

@@ -1,5 +1,5 @@
 """Seeded sampling of a space: asking for every element without replacement draws each once; more
-than the space holds is refused in one line."""
+than the space holds is refused in one line; ordinals may come as any iterable."""
 
 import numpy as np
 import pytest
@@ -17,3 +17,11 @@ def test_sampling_the_whole_space_without_replacement_draws_every_element_once()
 def test_sampling_more_distinct_elements_than_the_space_holds_is_refused():
     with pytest.raises(UserError, match="cannot sample 9 distinct elements from the 8 of space 'bits'"):
         BitSpace().sample(np.random.default_rng(0), 9)
+
+
+def test_ordinals_may_be_any_iterable_of_ints():
+    sp = BitSpace()
+    expected = sp.elements([1, 6]).tolist()
+    assert sp.elements(o for o in (1, 6)).tolist() == expected
+    assert sp.elements(np.array([1, 6])).tolist() == expected
+    assert sp.elements(range(1, 7, 5)).tolist() == expected
