@@ -1,6 +1,6 @@
 """Edges of the grid's record store: a record whose settings cannot be hashed is refused with a
 reason (never an exception), a damaged record does not hide the records after it, and a run whose
-holder note went missing still frees its folder."""
+holder note went missing still frees its folder; the size limit of a record file is inclusive."""
 
 from test_store_resume import ids, put, record
 
@@ -40,3 +40,13 @@ def test_a_stored_spec_that_no_longer_expands_says_its_first_problem():
     assert asked == {} and why.startswith("[[eval]] #1: unknown predictor 'nosuch'")
     asked, why = store.asked_from_spec({**data, "eval": [{"predictors": ["nosuch"], "seeds": 1}]}, "spec.toml")
     assert asked == {} and why.startswith("[[eval]] #1: unknown predictor 'nosuch'")
+
+
+def test_a_record_of_exactly_the_size_limit_is_read_and_one_byte_more_is_refused(tmp_path):
+    import pytest
+
+    path = tmp_path / "r.json"
+    path.write_text('{"a": 1}')
+    assert store.read_json(path, max_bytes=8) == {"a": 1}
+    with pytest.raises(store.Unreadable, match="is larger than 7 bytes"):
+        store.read_json(path, max_bytes=7)
