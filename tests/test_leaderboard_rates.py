@@ -24,3 +24,4 @@ def test_a_yes_no_column_with_missing_answers_is_a_measure_of_the_board():
     df = pd.DataFrame({"search": ["a", "b"], "seed": [0, 0], "optimum_found": [True, None],
                        "best_test": [93.0, 92.0]})
     assert measures_of(df, ["search"], ["best_test"]) == ["best_test", "optimum_found"]
+

@@ -50,3 +50,14 @@ def test_a_record_of_exactly_the_size_limit_is_read_and_one_byte_more_is_refused
     assert store.read_json(path, max_bytes=8) == {"a": 1}
     with pytest.raises(store.Unreadable, match="is larger than 7 bytes"):
         store.read_json(path, max_bytes=7)
+
+
+def test_a_record_nested_exactly_as_deep_as_allowed_is_read_and_one_level_more_is_refused(tmp_path):
+    import pytest
+
+    path = tmp_path / "r.json"
+    path.write_text("[" * store.MAX_DEPTH + "]" * store.MAX_DEPTH)
+    assert store.read_json(path) is not None
+    path.write_text("[" * (store.MAX_DEPTH + 1) + "]" * (store.MAX_DEPTH + 1))
+    with pytest.raises(store.Unreadable, match=f"is nested deeper than {store.MAX_DEPTH} levels"):
+        store.read_json(path)
