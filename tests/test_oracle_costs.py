@@ -1,6 +1,6 @@
 """What the oracle charges for a lower fidelity: the full schedule's time scaled by its epochs (the
 stated model), whatever the benchmark's own cost for that fidelity says; and the refusal of a
-GPU-hour budget where there are no training times."""
+GPU-hour budget where there are no training times; the cost model each row states."""
 
 import numpy as np
 import pytest
@@ -36,3 +36,12 @@ def test_a_gpu_hour_budget_on_a_space_priced_in_evaluations_is_refused_naming_th
         check_budget(None, 5.0, size=100, space_name="nbgraph", cost_unit="evaluations")
     assert str(refused.value) == ("space 'nbgraph' has no training times (an evaluation costs 1 evaluation): "
                                   "use --budget, not --gpu-hours")
+
+
+def test_rows_state_the_cost_model_scaled_by_the_full_schedules_epochs():
+    from nasbench_rank.loop.oracle import cost_model
+
+    values = [90.0, 80.0, 70.0]
+    two = LineBenchmark({"valid": values, "test": values}, low={"valid": values, "test": values})
+    assert cost_model(two, "data") == "train_seconds*epochs/200"
+    assert cost_model(LineBenchmark({"valid": values, "test": values}), "data") == "train_seconds"

@@ -1,5 +1,6 @@
 """Seeded sampling of a space: asking for every element without replacement draws each once; more
-than the space holds is refused in one line; ordinals may come as any iterable."""
+than the space holds is refused in one line; ordinals may come as any iterable; no elements give
+no rows."""
 
 import numpy as np
 import pytest
@@ -25,3 +26,9 @@ def test_ordinals_may_be_any_iterable_of_ints():
     assert sp.elements(o for o in (1, 6)).tolist() == expected
     assert sp.elements(np.array([1, 6])).tolist() == expected
     assert sp.elements(range(1, 7, 5)).tolist() == expected
+
+
+def test_no_elements_give_no_rows():
+    sp = BitSpace()
+    assert sp.ordinals([]).shape == (0,)
+    assert sp.one_hot([]).shape == (0, 6)
