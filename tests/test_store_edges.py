@@ -1,6 +1,7 @@
 """Edges of the grid's record store: a record whose settings cannot be hashed is refused with a
 reason (never an exception), a damaged record does not hide the records after it, and a run whose
-holder note went missing still frees its folder; the size limit of a record file is inclusive."""
+holder note went missing still frees its folder; the size and depth limits of a record file are
+inclusive; a file that cannot be read says why in the system's words."""
 
 from test_store_resume import ids, put, record
 
@@ -60,4 +61,28 @@ def test_a_record_nested_exactly_as_deep_as_allowed_is_read_and_one_level_more_i
     assert store.read_json(path) is not None
     path.write_text("[" * (store.MAX_DEPTH + 1) + "]" * (store.MAX_DEPTH + 1))
     with pytest.raises(store.Unreadable, match=f"is nested deeper than {store.MAX_DEPTH} levels"):
+        store.read_json(path)
+
+
+def test_a_record_that_cannot_be_read_says_why_in_the_systems_words(tmp_path):
+    import pytest
+
+    with pytest.raises(store.Unreadable, match=r"^cannot be read \(No such file or directory\)$"):
+        store.read_json(tmp_path / "missing.json")
+
+
+def test_a_record_the_user_may_not_open_says_why_in_the_systems_words(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import pytest
+
+    path = tmp_path / "r.json"
+    path.write_text("{}")
+
+    def refused(*args, **kwargs):  # what a user without read permission gets (the tests run as root)
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(store.os, "open", refused)
+    with pytest.raises(store.Unreadable, match=r"^cannot be read \(Permission denied\)$"):
         store.read_json(path)
