@@ -430,22 +430,25 @@ def write(out: Path, summary: list[dict], rows: list[dict], prov: dict) -> None:
              "proportion to each module's population. `all` counts every mutant cosmic-ray lists for the module; "
              "`population` those of the benchmark's operators in scope; score = (killed + timed out) / (tried - "
              "equivalent - incompetent), with its Wilson 95% interval over the sampled mutants. A mutant is "
-             "killed only by a failing test of the whole suite; each survivor survived the whole suite.", "",
-             "| module | scope | all | population | sampled | tried | killed | survived | timed out | incompetent "
-             "| equivalent | score | 95% interval |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+             "killed only by a failing test of the suite. A survivor survived the tests that ran its line and, "
+             "where it says so, the whole suite; `unconfirmed` counts those not yet run against the whole suite "
+             "(`--confirm`).", "",
+             "| module | scope | all | population | sampled | tried | killed | survived | unconfirmed | timed out "
+             "| incompetent | equivalent | score | 95% interval |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for s in summary:
         lines.append(f"| {s['module']} | {str(s['scope']).replace(';', ', ')} | {s['all_mutants']} | "
                      f"{s['population']} | {s['sampled']} | {s['tried']} | {s['killed']} | {s['survived']} | "
-                     f"{s['timed_out']} | {s['incompetent']} | {s['equivalent']} | {s['score']} | "
+                     f"{s['unconfirmed']} | {s['timed_out']} | {s['incompetent']} | {s['equivalent']} | {s['score']} | "
                      f"{s['ci_low']}-{s['ci_high']} |")
     for kind, title in (("survived", "Survivors"), ("equivalent", "Equivalent mutants"),
                         ("incompetent", "Incompetent mutants")):
         chosen = [r for r in rows if r["outcome"] == kind]
         lines += ["", f"## {title} ({len(chosen)})"]
         for r in chosen:
+            suite = "survived the whole suite" if r.get("confirmed") is True else "not yet run against the whole suite"
             lines += ["", f"### {r['module']}:{r['line']} `{r['function']}` ({r['operator']})", "",
-                      f"Mutant `{r['id']}`, revision {str(r['revision'])[:12]}."]
+                      f"Mutant `{r['id']}`, revision {str(r['revision'])[:12]}; {suite}."]
             if r.get("why_equivalent"):
                 lines += ["", f"Why equivalent: {r['why_equivalent']}"]
             lines += ["", "```diff", str(r["diff"]).strip(), "```"]
