@@ -119,7 +119,7 @@ def copy_tree(files: list[str], dest: Path) -> None:
 # ---- scope ---------------------------------------------------------------------------------------
 
 def definitions(path: Path) -> list[tuple[str, int, int]]:
-    """(qualified name, first line, last line) of every function and method of a module."""
+    """(qualified name, first line, last line) of every function, method and class of a module."""
     out = []
 
     def walk(node: ast.AST, prefix: str) -> None:
@@ -129,7 +129,9 @@ def definitions(path: Path) -> list[tuple[str, int, int]]:
                 first = min([child.lineno] + [d.lineno for d in child.decorator_list])
                 out.append((name, first, child.end_lineno))
                 walk(child, name + ".")
-            elif isinstance(child, ast.ClassDef):
+            elif isinstance(child, ast.ClassDef):  # its body outside methods is the class's own
+                first = min([child.lineno] + [d.lineno for d in child.decorator_list])
+                out.append((prefix + child.name, first, child.end_lineno))
                 walk(child, prefix + child.name + ".")
 
     walk(ast.parse(path.read_text(encoding="utf-8")), "")
