@@ -42,6 +42,10 @@ def plugin_call(kind: str, name: str, what: str) -> Iterator[None]:
     except UserError:
         raise
     except Exception as exc:
-        lines = str(exc).strip().splitlines()
-        text = f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
-        raise PluginFailure(f"{kind} {name!r} failed in {what}: {text}") from exc
+        raise PluginFailure(f"{kind} {name!r} failed in {what}: {describe(exc)}") from exc
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message (at most 300 characters)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__

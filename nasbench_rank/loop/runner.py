@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import UserError
+from ..errors import UserError, describe
 from .clock import Clock
 from .oracle import Oracle
 from .protocol import FULL, Request, StrategyError, as_request
@@ -103,9 +103,7 @@ def _called(name: str, method: Callable, *args: Any) -> Any:
     except UserError:
         raise
     except Exception as exc:
-        lines = str(exc).strip().splitlines()
-        text = f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
-        raise StrategyError(f"search plugin {name!r} failed: {text}") from exc
+        raise StrategyError(f"search plugin {name!r} failed: {describe(exc)}") from exc
 
 
 def _checked(proposals: Any, name: str, oracle: Oracle, clock: Clock, max_evals: int | None, used: int,
